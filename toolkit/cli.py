@@ -1,0 +1,101 @@
+"""The ``steward`` command line.
+
+Each subcommand lives in its own module under :mod:`toolkit.commands`, listed in
+:data:`COMMANDS` (an explicit registry, filled by hand, never at import time). A
+command module defines ``HELP`` (one line), ``add_arguments(parser)`` and
+``run(args) -> int``. Modules are imported only when their command runs, so
+``steward --help`` stays fast.
+
+Exit codes: 0 done, 1 a run failed or an objective was breached, 2 bad input.
+Errors derived from :class:`toolkit.StewardError` print as one paragraph on stderr,
+never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import textwrap
+from collections.abc import Sequence
+
+from toolkit._exceptions import RunError, StewardError
+
+#: Command name -> module path. Order is the order of ``steward --help``.
+COMMANDS: dict[str, str] = {
+    "demo": "toolkit.commands.demo",
+    "run": "toolkit.commands.run",
+    "triage": "toolkit.commands.triage",
+    "compare": "toolkit.commands.compare",
+    "audit": "toolkit.commands.audit",
+    "history": "toolkit.commands.history",
+}
+
+#: One-line help per command, kept here so ``--help`` imports no command module.
+HELPS: dict[str, str] = {
+    "demo": "generate the demo incident and write its investigation report",
+    "run": "run any template with papermill into a new run folder",
+    "triage": "rank root-cause hypotheses for two windows of data",
+    "compare": "compare two model versions on the same data",
+    "audit": "run a scheduled audit from a YAML config and gate on its objectives",
+    "history": "list past audit runs and their status",
+}
+
+
+def _available() -> dict[str, str]:
+    """Commands whose module is present in this installation."""
+    from importlib.util import find_spec
+
+    return {name: mod for name, mod in COMMANDS.items() if find_spec(mod) is not None}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only ``command``'s module is imported, if given."""
+    parser = argparse.ArgumentParser(
+        prog="steward",
+        description="Steward: from a vague complaint about a model to a root cause.",
+    )
+    from toolkit import __version__
+
+    parser.add_argument("--version", action="version", version=f"steward {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in _available():
+        p = sub.add_parser(name, help=HELPS.get(name, ""), description=HELPS.get(name))
+        if name == command:
+            importlib.import_module(COMMANDS[name]).add_arguments(p)
+    return parser
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def _fail(message: str) -> None:
+    text = " ".join(str(message).split())
+    print(textwrap.fill(f"steward: error: {text}", width=100), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``steward`` and ``python -m toolkit``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _command_of(argv)
+    parser = build_parser(command)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[args.command])
+    try:
+        return int(module.run(args))
+    except RunError as exc:
+        _fail(str(exc))
+        return 1
+    except StewardError as exc:
+        _fail(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _fail("interrupted.")
+        return 130

@@ -1,0 +1,1 @@
+"""One module per ``steward`` subcommand; see :mod:`toolkit.cli`."""
