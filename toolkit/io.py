@@ -1,0 +1,221 @@
+"""Reading tables and models, and fingerprinting inputs.
+
+Tables are CSV or Parquet files. Models are joblib or pickle files, or MLflow model
+URIs (``models:/name/version``, ``models:/name@alias``, ``runs:/...``).
+
+.. warning::
+   Loading a pickle or joblib file runs code from that file. Steward loads only the
+   model files a user names, never a file it found on its own. Load only files you
+   trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from toolkit._exceptions import InputError, ModelError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "ModelInfo",
+    "fingerprint",
+    "load_model",
+    "read_table",
+    "row_count",
+]
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz", ".tsv")
+_URI_SCHEMES = ("models:/", "runs:/", "mlflow-artifacts:/")
+
+
+def _table_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz", ".tsv")):
+        return "csv"
+    raise InputError(
+        f"Cannot read {str(path)!r}: the file name must end in .csv, .csv.gz, .tsv, "
+        f".parquet or .pq. Convert the file, or rename it if it already is one of these."
+    )
+
+
+def read_table(path: str | os.PathLike[str], *, name: str = "table") -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame.
+
+    CSV columns are read with pandas' default inference, so numbers that arrive as
+    text stay text: the data checks report them instead of hiding them.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    name : str, default="table"
+        What the table is (``"reference"``, ``"current"``), used in error messages.
+
+    Raises
+    ------
+    InputError
+        The file is missing, of an unknown kind, unreadable, or has no columns.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    if not str(path):
+        raise InputError(f"No file given for the {name} table; pass the path of a CSV or Parquet file.")
+    if not p.is_file():
+        raise InputError(
+            f"The {name} file {str(p)!r} does not exist or is not a file. Check the path "
+            f"(relative paths are taken from {os.getcwd()!r})."
+        )
+    kind = _table_kind(p)
+    try:
+        if kind == "parquet":
+            df = pd.read_parquet(p)
+        else:
+            sep = "\t" if p.name.lower().endswith(".tsv") else ","
+            df = pd.read_csv(p, sep=sep, low_memory=False)
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(
+            f"Cannot read the {name} file {str(p)!r} as {kind.upper()}: {exc}. Check that "
+            f"the file is a valid {kind.upper()} file and not truncated."
+        ) from exc
+    if df.shape[1] == 0:
+        raise InputError(
+            f"The {name} file {str(p)!r} has no columns. Check that it is the right file "
+            f"and that it has a header row."
+        )
+    return df
+
+
+def row_count(path: str | os.PathLike[str]) -> int | None:
+    """Rows of a table file without loading it whole (None if not a table)."""
+    p = Path(path)
+    try:
+        kind = _table_kind(p)
+    except InputError:
+        return None
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(p).metadata.num_rows)
+    import pandas as pd
+
+    n = 0
+    for chunk in pd.read_csv(p, usecols=[0], chunksize=1_000_000, low_memory=False):
+        n += len(chunk)
+    return n
+
+
+def fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """sha256, size and (for tables) row count of a file, for run manifests."""
+    p = Path(path)
+    digest = hashlib.sha256()
+    with p.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    out: dict[str, Any] = {"path": str(p.resolve()), "sha256": digest.hexdigest(), "bytes": p.stat().st_size}
+    try:
+        out["rows"] = row_count(p)
+    except Exception as exc:  # a manifest must never fail on an odd file
+        out["rows"] = None
+        out["rows_error"] = str(exc)
+    return out
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a loaded model is, for manifests and reports."""
+
+    source: str
+    kind: str
+    sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "kind": self.kind, "sha256": self.sha256}
+
+
+def is_model_uri(text: str) -> bool:
+    """True for MLflow model URIs such as ``models:/fraud/3``."""
+    return str(text).startswith(_URI_SCHEMES)
+
+
+def load_model(source: Any, *, name: str = "model") -> tuple[Any, ModelInfo]:
+    """Load a model from a joblib/pickle file or an MLflow URI.
+
+    An object that already has ``predict`` or ``predict_proba`` is returned as is,
+    so notebook users can pass fitted models directly.
+
+    Loading a pickle or joblib file runs code: load only files you trust.
+
+    Parameters
+    ----------
+    source : str, path-like or model object
+    name : str, default="model"
+        What the model is (``"model"``, ``"previous_model"``), for error messages.
+
+    Returns
+    -------
+    model, ModelInfo
+    """
+    if hasattr(source, "predict") or hasattr(source, "predict_proba"):
+        return source, ModelInfo(source="<object>", kind=_kind(source))
+    text = str(source)
+    if is_model_uri(text):
+        return _load_mlflow(text, name=name)
+    p = Path(text)
+    if not p.is_file():
+        raise ModelError(
+            f"The {name} file {text!r} does not exist. Pass the path of a joblib or "
+            f"pickle file, or an MLflow URI such as 'models:/fraud/3'."
+        )
+    try:
+        import joblib
+
+        model = joblib.load(p)
+    except Exception as exc:
+        raise ModelError(
+            f"Cannot load the {name} file {text!r}: {type(exc).__name__}: {exc}. Steward "
+            f"reads joblib or pickle files written by the same library versions; re-save "
+            f"the model with joblib.dump, or check that the file is not truncated."
+        ) from exc
+    if not (hasattr(model, "predict") or hasattr(model, "predict_proba")):
+        raise ModelError(
+            f"The {name} file {text!r} holds a {type(model).__name__}, which has neither "
+            f"predict nor predict_proba. Save the fitted model (or Pipeline) itself."
+        )
+    return model, ModelInfo(source=str(p.resolve()), kind=_kind(model), sha256=fingerprint(p)["sha256"])
+
+
+def _load_mlflow(uri: str, *, name: str) -> tuple[Any, ModelInfo]:
+    try:
+        import mlflow
+    except ImportError as exc:
+        raise ModelError(
+            f"The {name} {uri!r} is an MLflow URI, but mlflow is not installed. Install "
+            f"it with: pip install 'mlsteward[mlflow]'."
+        ) from exc
+    try:
+        try:
+            model = mlflow.sklearn.load_model(uri)
+        except Exception:
+            model = mlflow.pyfunc.load_model(uri)
+    except Exception as exc:
+        raise ModelError(
+            f"Cannot load the {name} {uri!r} from MLflow (tracking URI "
+            f"{mlflow.get_tracking_uri()!r}): {exc}. Check the model name, version or "
+            f"alias, and set MLFLOW_TRACKING_URI to the registry that holds it."
+        ) from exc
+    return model, ModelInfo(source=uri, kind=_kind(model))
+
+
+def _kind(model: Any) -> str:
+    cls = type(model)
+    return f"{cls.__module__}.{cls.__qualname__}"

@@ -1,0 +1,82 @@
+"""One way to score any supported model.
+
+Binary classifiers score as the probability of the positive class, regressors as
+their prediction. Multiclass models are not supported yet and raise
+:class:`~toolkit.ModelError` instead of failing somewhere deeper.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from toolkit._exceptions import ModelError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["model_task", "predict_scores", "model_features"]
+
+Task = Literal["classification", "regression"]
+
+
+def model_task(model: Any) -> Task:
+    """``"classification"`` for models with ``predict_proba``, else ``"regression"``."""
+    return "classification" if hasattr(model, "predict_proba") else "regression"
+
+
+def model_features(model: Any) -> list[str] | None:
+    """The input column names the model was fitted on, when it recorded them."""
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        names = getattr(model, "feature_name_", None)  # LightGBM sklearn API
+        names = names() if callable(names) else names
+    return None if names is None else [str(n) for n in names]
+
+
+def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model") -> np.ndarray:
+    """Score ``X`` with ``model``.
+
+    Parameters
+    ----------
+    model : estimator
+        Anything with ``predict_proba`` (binary) or ``predict``.
+    X : DataFrame
+        Inputs, with at least the model's feature columns.
+    name : str, default="model"
+        What the model is, for error messages.
+
+    Returns
+    -------
+    ndarray of float, shape (n_rows,)
+    """
+    import numpy as np
+
+    features = model_features(model)
+    if features is not None:
+        missing = [c for c in features if c not in X.columns]
+        if missing:
+            raise ModelError(
+                f"The {name} needs columns {missing} that the data does not have. "
+                f"Rename the columns back (see the schema findings) or pass data with them."
+            )
+        X = X[features]
+    try:
+        if hasattr(model, "predict_proba"):
+            proba = np.asarray(model.predict_proba(X), dtype=float)
+            if proba.ndim != 2 or proba.shape[1] != 2:
+                raise ModelError(
+                    f"The {name} returns {proba.shape[-1]} class probabilities; Steward "
+                    f"supports binary classifiers and regressors. Wrap the model so it "
+                    f"returns the score of the class you monitor."
+                )
+            return proba[:, 1]
+        return np.asarray(model.predict(X), dtype=float).ravel()
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(
+            f"The {name} failed to score the data: {type(exc).__name__}: {exc}. Check "
+            f"that the columns have the types the model was trained on (see the type "
+            f"findings)."
+        ) from exc
