@@ -1,0 +1,45 @@
+"""``steward run TEMPLATE -p NAME VALUE ...``: any template, into a new run folder."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from toolkit.runner import RunResult
+
+HELP = "run any template with papermill into a new run folder"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("template", help="a template name (investigate, data_checks, ...) or a notebook path")
+    parser.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        help="a template parameter; repeat for more",
+    )
+    add_report_arguments(parser)
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that writes a run folder."""
+    parser.add_argument("--reports-dir", default="reports", help="where run folders go (default: ./reports)")
+    parser.add_argument("--show-inputs", action="store_true", help="keep code cells in the HTML report")
+
+
+def print_run(result: RunResult) -> None:
+    """The run's outputs, with the run folder's path as the last line."""
+    if result.html is not None:
+        print(f"report:   {result.html}")
+    print(f"notebook: {result.notebook}")
+    print(f"findings: {result.run_dir / 'findings.json'} ({len(result.findings)} findings)")
+    print(result.run_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    from toolkit.runner import raise_for_status, run_template
+
+    params = dict(args.parameter)
+    result = run_template(args.template, params, reports_dir=args.reports_dir, show_inputs=args.show_inputs)
+    print_run(result)
+    raise_for_status(result)
+    return 0
