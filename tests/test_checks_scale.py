@@ -1,0 +1,151 @@
+"""Unit/scale change detector: planted factors, dates, segments, and no false alarms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit import InputError
+from toolkit.checks import run_checks, unit_changes
+from toolkit.checks.scale import match_factor, robust_ratio
+
+
+def _frame(rng, n, *, start="2024-03-01", days=14):
+    ts = pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.uniform(0, days * 86400, n)), unit="s")
+    return pd.DataFrame({
+        "ts": ts,
+        "amount": np.round(rng.lognormal(3, 1, n), 2),
+        "distance": rng.gamma(2.0, 3.0, n),
+        "tip": np.where(rng.random(n) < 0.4, 0.0, rng.exponential(2.0, n)),
+        "delta": rng.normal(0, 5, n),  # signed values
+        "channel": rng.choice(["app", "web", "store"], n, p=[0.3, 0.5, 0.2]),
+        "code": rng.integers(1, 5, n),
+    })
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(42)
+
+
+def test_robust_ratio_of_identical_samples_is_one():
+    x = np.sort(np.log(np.random.default_rng(0).lognormal(0, 1, 5000)))
+    r = robust_ratio(x, x)
+    assert r.log_factor == 0.0
+    assert r.spread == 0.0
+    assert r.low <= 0 <= r.high
+
+
+def test_robust_ratio_recovers_exact_factor_of_scaled_copy():
+    x = np.sort(np.log(np.random.default_rng(0).lognormal(0, 1, 5000)))
+    r = robust_ratio(x, x + math.log(2.54))
+    assert r.factor == pytest.approx(2.54, rel=1e-12)
+    assert r.consistent
+
+
+@pytest.mark.parametrize(("factor", "expected"), [(99.0, 100.0), (0.0101, 0.01), (1.6, 1.609344),
+                                                  (3590.0, 3600.0), (0.305, 0.3048)])
+def test_match_factor_finds_nearest_known_factor(factor, expected):
+    assert match_factor(factor)[0] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("factor", [1.05, 1.2, 7.0, 0.0])
+def test_match_factor_rejects_unknown_factors(factor):
+    assert match_factor(factor) is None
+
+
+@pytest.mark.parametrize("factor", [100.0, 1 / 1000, 2.54, 60.0])
+def test_whole_window_unit_change_is_found_with_exact_factor(rng, factor):
+    ref, cur = _frame(rng, 4000), _frame(rng, 4000, start="2024-03-15")
+    cur["amount"] = cur["amount"] * factor
+    found = unit_changes(ref, cur, timestamp="ts")
+    assert [f.features for f in found] == [("amount",)]
+    ev = found[0].evidence
+    assert ev["factor"] == pytest.approx(factor)
+    assert ev["since"] is None
+    assert ev["segment"] is None
+    assert ev["share_affected"] == 1.0
+    assert found[0].layer == "pipeline"
+    assert found[0].check == "scale.unit_change"
+    assert found[0].severity in ("warning", "critical")
+
+
+def test_signed_and_zero_inflated_columns_scale_too(rng):
+    ref, cur = _frame(rng, 4000), _frame(rng, 4000)
+    cur["delta"] *= 1000
+    cur["tip"] *= 100
+    found = {f.features[0]: f.evidence["factor"] for f in unit_changes(ref, cur)}
+    assert found == {"delta": pytest.approx(1000.0), "tip": pytest.approx(100.0)}
+
+
+def test_change_from_a_date_finds_the_date_and_share(rng):
+    ref, cur = _frame(rng, 6000), _frame(rng, 6000, start="2024-03-15")
+    since = pd.Timestamp("2024-03-24")
+    after = cur["ts"] >= since
+    cur.loc[after, "amount"] = cur.loc[after, "amount"] * 100
+    (f,) = unit_changes(ref, cur, timestamp="ts")
+    ev = f.evidence
+    assert ev["factor"] == 100.0
+    assert abs(pd.Timestamp(ev["since"]) - since) < pd.Timedelta("2h")
+    assert ev["share_affected"] == pytest.approx(after.mean(), abs=0.01)
+    assert f.severity == "critical"
+    assert len(ev["timeline"]) > 5
+
+
+def test_change_in_one_segment_only(rng):
+    ref, cur = _frame(rng, 6000), _frame(rng, 6000)
+    app = cur["channel"] == "app"
+    cur.loc[app, "distance"] = cur.loc[app, "distance"] * 1.609344
+    (f,) = unit_changes(ref, cur)
+    assert f.segment == "channel == 'app'"
+    assert f.evidence["segment"] == f.segment
+    assert f.evidence["factor"] == pytest.approx(1.609344)
+    assert f.evidence["share_affected"] == pytest.approx(app.mean())
+    # the expression selects exactly the affected rows
+    assert cur.query(f.segment).index.equals(cur.index[app])
+
+
+def test_ordinary_drift_is_not_a_unit_change(rng):
+    ref, cur = _frame(rng, 20000), _frame(rng, 20000)
+    cur["amount"] *= 1.05  # a 5% shift
+    cur["distance"] = rng.gamma(3.0, 3.0, len(cur))  # a change of shape
+    assert unit_changes(ref, cur, timestamp="ts") == []
+
+
+def test_same_population_raises_nothing():
+    ref = _frame(np.random.default_rng(1), 50000)
+    cur = _frame(np.random.default_rng(2), 50000, start="2024-03-15")
+    assert unit_changes(ref, cur, timestamp="ts") == []
+    assert [f for f in run_checks(ref, cur, timestamp="ts") if f.severity != "info"] == []
+
+
+def test_inputs_are_not_modified(rng):
+    ref, cur = _frame(rng, 2000), _frame(rng, 2000)
+    cur["amount"] *= 100
+    before = (ref.copy(), cur.copy())
+    unit_changes(ref, cur, timestamp="ts")
+    pd.testing.assert_frame_equal(ref, before[0])
+    pd.testing.assert_frame_equal(cur, before[1])
+
+
+def test_evidence_is_json_ready(rng):
+    import json
+
+    from toolkit.findings import to_json
+
+    ref, cur = _frame(rng, 3000), _frame(rng, 3000)
+    cur["amount"] *= 100
+    data = json.loads(to_json(run_checks(ref, cur, timestamp="ts")))
+    ev = data["findings"][0]["evidence"]
+    assert {"column", "factor", "since", "share_affected", "segment"} <= set(ev)
+
+
+def test_bad_timestamp_column_is_named(rng):
+    ref, cur = _frame(rng, 100), _frame(rng, 100)
+    with pytest.raises(InputError, match="'when'"):
+        unit_changes(ref, cur, timestamp="when")
+    with pytest.raises(InputError, match="no rows"):
+        unit_changes(ref, cur.iloc[:0])

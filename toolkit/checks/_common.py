@@ -1,0 +1,168 @@
+"""Helpers shared by the check families: column kinds, sampling, segment expressions.
+
+Nothing here imports scipy or scikit-learn, so ``import toolkit.checks`` stays light.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._exceptions import InputError
+
+#: Largest number of rows a check looks at when exactness is not needed. Checks that
+#: sample say so in their evidence (``sampled_rows``).
+SAMPLE_ROWS = 200_000
+
+#: A categorical column with more distinct values than this is not used to look for
+#: the segment where a problem concentrates.
+MAX_SEGMENT_VALUES = 30
+
+
+def require_frame(df: Any, *, name: str) -> pd.DataFrame:
+    """Check that ``df`` is a non-empty DataFrame; raise InputError naming it."""
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(
+            f"The {name} data must be a pandas DataFrame; got {type(df).__name__}. "
+            f"Read files with toolkit.io.read_table first."
+        )
+    if len(df) == 0:
+        raise InputError(
+            f"The {name} data has no rows. Check the window you selected; the data "
+            f"checks need at least one row on each side."
+        )
+    return df
+
+
+def require_column(df: pd.DataFrame, column: str | None, *, name: str, role: str) -> None:
+    """Raise InputError when ``column`` (if given) is not a column of ``df``."""
+    if column is not None and column not in df.columns:
+        shown = ", ".join(map(str, list(df.columns)[:20]))
+        raise InputError(
+            f"The {role} column {column!r} is not in the {name} data (columns: {shown}). "
+            f"Pass the name of an existing column, or leave {role} unset."
+        )
+
+
+def is_number_column(series: pd.Series) -> bool:
+    """Numeric and not boolean."""
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def numeric_columns(df: pd.DataFrame, exclude: Iterable[str | None] = ()) -> list[str]:
+    """Names of the numeric (non-boolean) columns, minus ``exclude``."""
+    skip = {c for c in exclude if c is not None}
+    return [c for c in df.columns if c not in skip and is_number_column(df[c])]
+
+
+def finite(series: pd.Series) -> np.ndarray:
+    """The finite values of a numeric series as a float64 array."""
+    values = series.to_numpy(dtype="float64", na_value=np.nan)
+    return values[np.isfinite(values)]
+
+
+def sample_positions(n: int, size: int, *, random_state: int) -> np.ndarray | None:
+    """Sorted seeded row positions when ``n > size``, else None (use every row)."""
+    if n <= size:
+        return None
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def take(series: pd.Series, positions: np.ndarray | None) -> pd.Series:
+    """``series`` restricted to ``positions`` (all rows when None)."""
+    return series if positions is None else series.iloc[positions]
+
+
+def as_datetime(series: pd.Series, *, name: str, column: str) -> pd.Series:
+    """Parse a timestamp column; raise InputError when most values do not parse."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        out = series
+    else:
+        out = pd.to_datetime(series, errors="coerce", format="mixed")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    bad = out.isna() & series.notna()
+    if len(series) and bad.mean() > 0.5:
+        raise InputError(
+            f"The timestamp column {column!r} of the {name} data does not parse as dates "
+            f"({bad.mean():.0%} of values fail, e.g. {series[bad].iloc[0]!r}). Pass a "
+            f"column of dates or ISO date strings."
+        )
+    return out
+
+
+def segment_columns_of(df: pd.DataFrame, exclude: Iterable[str | None] = ()) -> list[str]:
+    """Low-cardinality columns usable as segments (text, category, bool, small ints)."""
+    skip = {c for c in exclude if c is not None}
+    out = []
+    for col in df.columns:
+        if col in skip:
+            continue
+        s = df[col]
+        if pd.api.types.is_float_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        head = s.iloc[: min(len(s), 50_000)]
+        if 2 <= head.nunique(dropna=True) <= MAX_SEGMENT_VALUES:
+            if pd.api.types.is_integer_dtype(s) and head.nunique() > 12:
+                continue
+            out.append(col)
+    return out
+
+
+def quote_name(column: str) -> str:
+    """A column name as pandas ``query`` expects it."""
+    return column if str(column).isidentifier() else f"`{column}`"
+
+
+def segment_expr(column: str, value: Any) -> str:
+    """``channel == 'app'`` style expression for one value of one column."""
+    if isinstance(value, (bool, np.bool_)):
+        literal = str(bool(value))
+    elif isinstance(value, (int, np.integer)):
+        literal = str(int(value))
+    elif isinstance(value, (float, np.floating)):
+        literal = repr(float(value))
+    else:
+        literal = repr(str(value))
+    return f"{quote_name(column)} == {literal}"
+
+
+def wilson_interval(k: float, n: float, *, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``k / n``."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def diff_interval(k1: float, n1: float, k2: float, n2: float) -> tuple[float, float]:
+    """Newcombe interval of ``k2/n2 - k1/n1`` (from two Wilson intervals)."""
+    p1, p2 = k1 / max(n1, 1), k2 / max(n2, 1)
+    l1, u1 = wilson_interval(k1, n1)
+    l2, u2 = wilson_interval(k2, n2)
+    d = p2 - p1
+    lo = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
+    hi = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)
+    return (lo, hi)
+
+
+def iso(value: Any) -> str | None:
+    """ISO string of a timestamp, or None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    return pd.Timestamp(value).isoformat()
+
+
+def clip01(x: float) -> float:
+    """``x`` clipped into [0, 1] (NaN becomes 0)."""
+    if x != x:
+        return 0.0
+    return float(min(1.0, max(0.0, x)))

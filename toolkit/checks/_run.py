@@ -1,0 +1,89 @@
+"""``run_checks``: every check family on one pair of windows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from toolkit.checks import _common as C
+from toolkit.findings import Finding, rank_findings
+
+__all__ = ["FAMILIES", "run_checks"]
+
+
+def _scale(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.scale import unit_changes
+
+    return unit_changes(reference, current, timestamp=kw["timestamp"],
+                        segment_columns=kw["segment_columns"], random_state=kw["random_state"])
+
+
+#: Family name -> runner, in report order. Explicit, filled by hand.
+FAMILIES: dict[str, Callable[..., list[Finding]]] = {
+    "scale": _scale,
+}
+
+
+def run_checks(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    timestamp: str | None = None,
+    target: str | None = None,
+    prediction: str | None = None,
+    key: str | list[str] | None = None,
+    segment_columns: list[str] | None = None,
+    families: list[str] | None = None,
+    random_state: int = 0,
+) -> list[Finding]:
+    """Run the data reliability checks on a reference and a current window.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+        The reference window (what the model was built for) and the current window.
+        Neither is modified.
+    timestamp : str, optional
+        Name of the event-time column; enables "since when", volume, lateness and
+        freshness checks.
+    target, prediction : str, optional
+        Label and logged-score columns; they are checked like the other columns but
+        never used as segments.
+    key : str or list of str, optional
+        Columns that identify a record, for the duplicate-key check.
+    segment_columns : list of str, optional
+        Columns in which to look for the segment a problem concentrates in; by default
+        the low-cardinality text, boolean and small-integer columns.
+    families : list of str, optional
+        A subset of :data:`FAMILIES` to run; default all.
+    random_state : int, default=0
+        Seed of every sample a check draws.
+
+    Returns
+    -------
+    list of Finding
+        Ranked, most serious first.
+    """
+    C.require_frame(reference, name="reference")
+    C.require_frame(current, name="current")
+    for role, col in (("timestamp", timestamp), ("target", target), ("prediction", prediction)):
+        if col is not None and col not in reference.columns and col not in current.columns:
+            C.require_column(current, col, name="current", role=role)
+    unknown = set(families or ()) - set(FAMILIES)
+    if unknown:
+        from toolkit._exceptions import InputError
+
+        raise InputError(
+            f"Unknown check families {sorted(unknown)}; expected a subset of {list(FAMILIES)}."
+        )
+    if segment_columns is None:
+        segment_columns = C.segment_columns_of(current, exclude=[timestamp, target, prediction])
+    kw = {"timestamp": timestamp, "target": target, "prediction": prediction, "key": key,
+          "segment_columns": segment_columns, "random_state": random_state}
+    findings: list[Finding] = []
+    for name, family in FAMILIES.items():
+        if families is None or name in families:
+            findings.extend(family(reference, current, **kw))
+    return rank_findings(findings)

@@ -1,0 +1,357 @@
+"""Unit and scale changes: a column that arrives multiplied by a conversion factor.
+
+The robust ratio of current to reference is measured on the quantiles of ``log|x|``
+(zeros dropped, so signs and zero-inflation do not matter): each quantile gives a
+log-ratio, their median is the factor, and their spread says whether the whole
+distribution moved by one factor (a unit change) or changed shape (drift). A factor is
+reported when it is practically large *and* sits near a typical conversion factor
+(10^k, 100, 1000, 2.54, 60, 3600, 1/100, 0.3048, 1.609, ...) or is extreme. Three
+shapes are looked for, in order: the whole window, a change from a date on (change
+point on time-ordered bucket medians, refined row by row), and one segment only (one
+value of a low-cardinality column). Evidence carries ``column``, ``factor``,
+``since``, ``share_affected`` and ``segment`` so triage can divide the affected
+values by ``factor`` and measure what is left of the symptom.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from toolkit.checks import _common as C
+from toolkit.findings import Finding
+
+__all__ = ["KNOWN_FACTORS", "match_factor", "robust_ratio", "unit_changes"]
+
+#: Typical conversion factors (current / reference); their inverses are added below.
+_BASE_FACTORS: tuple[tuple[float, str], ...] = (
+    (10.0, "x10"),
+    (100.0, "x100, e.g. units to cents or fraction to percent"),
+    (1000.0, "x1000, e.g. kg to g, s to ms, units to thousandths"),
+    (1e4, "x10^4"),
+    (1e6, "x10^6, e.g. units to millionths, s to µs"),
+    (1e9, "x10^9, e.g. s to ns"),
+    (2.54, "x2.54, inch to cm"),
+    (1.609344, "x1.609, mile to km"),
+    (1 / 0.3048, "x3.281, metre to feet"),
+    (2.20462, "x2.205, kg to lb"),
+    (12.0, "x12, foot to inch or year to month"),
+    (24.0, "x24, day to hour"),
+    (60.0, "x60, minute to second or hour to minute"),
+    (3600.0, "x3600, hour to second"),
+    (86400.0, "x86400, day to second"),
+)
+KNOWN_FACTORS: tuple[tuple[float, str], ...] = _BASE_FACTORS + tuple(
+    (1.0 / f, f"÷{label[1:]}") for f, label in _BASE_FACTORS
+)
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+#: Factors within this ratio of 1 are never a unit change (ordinary drift).
+MIN_LOG_FACTOR = math.log(1.4)
+#: Unknown factors this large are still reported (warning), if consistent.
+EXTREME_LOG_FACTOR = math.log(10.0)
+SCALE_SAMPLE = 50_000
+MIN_VALUES = 30
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """Robust ratio of current to reference, in log space."""
+
+    log_factor: float
+    low: float
+    high: float
+    spread: float
+    per_quantile: tuple[tuple[float, float, float], ...]  # (q, ref, cur) in log space
+    n_reference: int
+    n_current: int
+
+    @property
+    def factor(self) -> float:
+        return math.exp(self.log_factor)
+
+    @property
+    def consistent(self) -> bool:
+        """Every quantile moved by about the same factor (a pure rescaling)."""
+        return self.spread <= max(0.1, 0.25 * abs(self.log_factor))
+
+
+def _logabs(values: np.ndarray) -> np.ndarray:
+    a = np.abs(values[np.isfinite(values)])
+    return np.log(a[a > 0])
+
+
+def _rank_bounds(n: int, q: float, z: float = 1.96) -> tuple[int, int]:
+    half = z * math.sqrt(n * q * (1 - q))
+    return max(0, math.floor(n * q - half)), min(n - 1, math.ceil(n * q + half))
+
+
+def robust_ratio(reference_logs: np.ndarray, current_logs: np.ndarray) -> Ratio:
+    """Quantile log-ratios of two samples of ``log|x|`` (both sorted ascending).
+
+    The interval is distribution-free: order-statistic bounds (binomial ranks) of the
+    median on each side, combined conservatively.
+    """
+    ref, cur = reference_logs, current_logs
+    rq = np.quantile(ref, QUANTILES)
+    cq = np.quantile(cur, QUANTILES)
+    lr = cq - rq
+    log_factor = float(np.median(lr))
+    rlo, rhi = _rank_bounds(len(ref), 0.5)
+    clo, chi = _rank_bounds(len(cur), 0.5)
+    low = float(cur[clo] - ref[rhi])
+    high = float(cur[chi] - ref[rlo])
+    spread = float(np.max(np.abs(lr - log_factor)))
+    per_q = tuple((q, float(a), float(b)) for q, a, b in zip(QUANTILES, rq, cq))
+    return Ratio(log_factor, low, high, spread, per_q, len(ref), len(cur))
+
+
+def match_factor(factor: float, *, tolerance: float = 0.05) -> tuple[float, str] | None:
+    """The known conversion factor nearest to ``factor`` within ``tolerance`` (log)."""
+    if not factor > 0:
+        return None
+    lf = math.log(factor)
+    best = min(KNOWN_FACTORS, key=lambda kv: abs(math.log(kv[0]) - lf))
+    return best if abs(math.log(best[0]) - lf) <= tolerance else None
+
+
+def _verdict(r: Ratio) -> tuple[float, str, str] | None:
+    """(factor to undo, label, severity) when ``r`` looks like a unit change."""
+    if abs(r.log_factor) < MIN_LOG_FACTOR or not r.consistent or r.low <= 0 <= r.high:
+        return None
+    tol = min(max(0.05, (r.high - r.low) / 2), 0.25 * abs(r.log_factor))
+    known = match_factor(r.factor, tolerance=tol)
+    if known is not None:
+        severity = "critical" if abs(math.log(known[0])) >= math.log(5) else "warning"
+        return known[0], known[1], severity
+    if abs(r.log_factor) >= EXTREME_LOG_FACTOR:
+        return r.factor, "an extreme ratio that is not a usual conversion factor", "warning"
+    return None
+
+
+@dataclass
+class _Prepared:
+    """Per-frame work shared by every column: samples and time order."""
+
+    ref_pos: np.ndarray | None
+    cur_pos: np.ndarray | None
+    cur_time: np.ndarray | None  # datetime64 of the sampled current rows
+    cur_time_full: np.ndarray | None
+    segments: list[str]
+
+
+def _prepare(reference, current, *, timestamp, segment_columns, random_state) -> _Prepared:
+    ref_pos = C.sample_positions(len(reference), SCALE_SAMPLE, random_state=random_state)
+    cur_pos = C.sample_positions(len(current), SCALE_SAMPLE, random_state=random_state + 1)
+    cur_time = cur_time_full = None
+    if timestamp is not None:
+        ts = C.as_datetime(current[timestamp], name="current", column=timestamp)
+        cur_time_full = ts.to_numpy(dtype="datetime64[ns]")
+        cur_time = cur_time_full if cur_pos is None else cur_time_full[cur_pos]
+    if segment_columns is None:
+        segment_columns = C.segment_columns_of(current, exclude=[timestamp])
+    segs = [c for c in segment_columns if c in reference.columns and c in current.columns]
+    return _Prepared(ref_pos, cur_pos, cur_time, cur_time_full, segs)
+
+
+def _values(df: pd.DataFrame, column: str, pos: np.ndarray | None) -> np.ndarray:
+    return C.take(df[column], pos).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def unit_changes(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    columns: list[str] | None = None,
+    timestamp: str | None = None,
+    segment_columns: list[str] | None = None,
+    random_state: int = 0,
+) -> list[Finding]:
+    """Find numeric columns whose values arrive multiplied by a conversion factor.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+        The reference window and the current window.
+    columns : list of str, optional
+        Numeric columns to check; default all numeric columns present in both.
+    timestamp : str, optional
+        A time column of ``current``; enables "from this date on" changes.
+    segment_columns : list of str, optional
+        Low-cardinality columns to look for a change confined to one segment; by
+        default the text, boolean and small-integer columns with 2 to 30 values.
+    random_state : int, default=0
+        Seed of the row samples (at most 50,000 rows a side are used; the evidence
+        says how many).
+
+    Returns
+    -------
+    list of Finding
+        ``scale.unit_change`` findings (layer ``pipeline``), at most one a column.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> ref = pd.DataFrame({"amount": rng.lognormal(3, 1, 2000)})
+    >>> cur = pd.DataFrame({"amount": rng.lognormal(3, 1, 2000) * 100})
+    >>> [f.evidence["factor"] for f in unit_changes(ref, cur)]
+    [100.0]
+    """
+    C.require_frame(reference, name="reference")
+    C.require_frame(current, name="current")
+    C.require_column(current, timestamp, name="current", role="timestamp")
+    if columns is None:
+        columns = [c for c in C.numeric_columns(current, exclude=[timestamp])
+                   if c in reference.columns and C.is_number_column(reference[c])]
+    prep = _prepare(reference, current, timestamp=timestamp,
+                    segment_columns=segment_columns, random_state=random_state)
+    findings = []
+    for col in columns:
+        f = _check_column(reference, current, col, prep)
+        if f is not None:
+            findings.append(f)
+    return findings
+
+
+def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
+    ref_logs = np.sort(_logabs(_values(reference, col, prep.ref_pos)))
+    cur_vals = _values(current, col, prep.cur_pos)
+    if len(ref_logs) < MIN_VALUES or len(np.unique(ref_logs[:: max(1, len(ref_logs) // 2000)])) < 5:
+        return None
+    cur_logs = _logabs(cur_vals)
+    if len(cur_logs) < MIN_VALUES:
+        return None
+    whole = robust_ratio(ref_logs, np.sort(cur_logs))
+    verdict = _verdict(whole)
+    if verdict is not None:
+        return _finding(col, whole, verdict, since=None, share=1.0, segment=None)
+    if prep.cur_time is not None:
+        found = _time_step(ref_logs, cur_vals, col, prep)
+        if found is not None:
+            return found
+    for seg_col in prep.segments:
+        if seg_col != col:
+            found = _segment_step(reference, current, col, seg_col, ref_logs, prep)
+            if found is not None:
+                return found
+    return None
+
+
+def _best_split(m: np.ndarray) -> int:
+    """Index k (1..len-1) splitting ``m`` into two runs with the least L1 deviation."""
+    costs = [
+        np.abs(m[:k] - np.median(m[:k])).sum() + np.abs(m[k:] - np.median(m[k:])).sum()
+        for k in range(1, len(m))
+    ]
+    return int(np.argmin(costs)) + 1
+
+
+def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
+    t = prep.cur_time
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.log(np.abs(cur_vals))
+    ok = np.isfinite(logs) & ~np.isnat(t)
+    logs, t = logs[ok], t[ok]
+    if len(logs) < 8 * MIN_VALUES:
+        return None
+    order = np.argsort(t, kind="stable")
+    logs, t = logs[order], t[order]
+    n_buckets = int(min(40, len(logs) // MIN_VALUES))
+    chunks = np.array_split(np.arange(len(logs)), n_buckets)
+    m = np.array([np.median(logs[c]) for c in chunks])
+    k = _best_split(m)
+    a1, a2 = np.median(m[:k]), np.median(m[k:])
+    if abs(a2 - a1) < MIN_LOG_FACTOR:
+        return None
+    lo, hi = chunks[k - 1][0], chunks[k][-1] + 1  # refine inside the two border buckets
+    z = (np.abs(logs[lo:hi] - a2) < np.abs(logs[lo:hi] - a1)).astype(float)
+    ones = np.concatenate([[0.0], np.cumsum(z)])  # shifted rows before each split
+    gain = (np.arange(len(ones)) - ones) + (z.sum() - ones)
+    j = lo + int(np.argmax(gain))
+    since = t[j]
+    after = robust_ratio(ref_logs, np.sort(logs[j:]))
+    before = robust_ratio(ref_logs, np.sort(logs[:j])) if j >= MIN_VALUES else None
+    verdict = _verdict(after)
+    if verdict is None or (before is not None and _verdict(before) is not None):
+        return None
+    if before is not None and abs(before.log_factor) > 0.5 * abs(after.log_factor):
+        return None
+    full = prep.cur_time_full
+    share = float(np.mean(full >= since)) if full is not None else float(len(logs) - j) / len(logs)
+    base = float(np.median(ref_logs))
+    timeline = [{"start": C.iso(t[c[0]]), "log10_ratio": round((v - base) / math.log(10), 4)}
+                for c, v in zip(chunks, m)]
+    return _finding(col, after, verdict, since=C.iso(since), share=share, segment=None,
+                    extra={"timeline": timeline})
+
+
+def _segment_step(reference, current, col, seg_col, ref_logs, prep) -> Finding | None:
+    ref_vals = _values(reference, col, prep.ref_pos)
+    cur_vals = _values(current, col, prep.cur_pos)
+    ref_seg = C.take(reference[seg_col], prep.ref_pos).to_numpy(dtype=object)
+    cur_seg = C.take(current[seg_col], prep.cur_pos).to_numpy(dtype=object)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rl, cl = np.log(np.abs(ref_vals)), np.log(np.abs(cur_vals))
+    rm = pd.Series(rl[np.isfinite(rl)]).groupby(ref_seg[np.isfinite(rl)]).agg(["median", "size"])
+    cm = pd.Series(cl[np.isfinite(cl)]).groupby(cur_seg[np.isfinite(cl)]).agg(["median", "size"])
+    both = rm.add_suffix("_ref").join(cm.add_suffix("_cur"), how="inner")
+    both = both[(both["size_ref"] >= MIN_VALUES) & (both["size_cur"] >= MIN_VALUES)]
+    if len(both) < 2:
+        return None
+    shift = (both["median_cur"] - both["median_ref"]).abs()
+    value = shift.idxmax()
+    if shift[value] < MIN_LOG_FACTOR:
+        return None
+    in_ref, in_cur = ref_seg == value, cur_seg == value
+    r_in = robust_ratio(np.sort(_logabs(ref_vals[in_ref])), np.sort(_logabs(cur_vals[in_cur])))
+    verdict = _verdict(r_in)
+    if verdict is None:
+        return None
+    rest_ref, rest_cur = _logabs(ref_vals[~in_ref]), _logabs(cur_vals[~in_cur])
+    if len(rest_ref) >= MIN_VALUES and len(rest_cur) >= MIN_VALUES:
+        rest = robust_ratio(np.sort(rest_ref), np.sort(rest_cur))
+        if abs(rest.log_factor) > 0.5 * abs(r_in.log_factor):
+            return None  # the whole column moved, not one segment
+    share = float(np.mean(current[seg_col].to_numpy(dtype=object) == value))
+    return _finding(col, r_in, verdict, since=None, share=share,
+                    segment=C.segment_expr(seg_col, value))
+
+
+def _finding(col, r: Ratio, verdict, *, since, share, segment, extra=None) -> Finding:
+    factor, label, severity = verdict
+    where = (f" from {since}" if since else "") + (f" where {segment}" if segment else "")
+    evidence = {
+        "column": col,
+        "factor": float(factor),
+        "measured_factor": round(r.factor, 6),
+        "factor_interval": [round(math.exp(r.low), 6), round(math.exp(r.high), 6)],
+        "conversion": label,
+        "since": since,
+        "share_affected": round(float(share), 6),
+        "segment": segment,
+        "quantiles": [{"q": q, "reference": round(math.exp(a), 6), "current": round(math.exp(b), 6)}
+                      for q, a, b in r.per_quantile],
+        "quantile_spread_log": round(r.spread, 4),
+        "sampled_rows": {"reference": r.n_reference, "current": r.n_current},
+        "repair": "divide the affected current values by factor",
+    }
+    evidence.update(extra or {})
+    score = C.clip01((0.55 if severity == "critical" else 0.35) + 0.4 * share)
+    return Finding(
+        check="scale.unit_change",
+        layer="pipeline",
+        summary=f"{col} arrives {r.factor:.4g}× its reference scale{where}: looks like a "
+        f"unit change ({label}).",
+        severity=severity,
+        score=score,
+        features=(col,),
+        segment=segment,
+        evidence=evidence,
+        next_step=f"Ask the owner of the upstream feed whether the unit of {col} changed"
+        f"{where}; to test the hypothesis, divide the affected values by {factor:.6g} "
+        f"and re-score.",
+    )
