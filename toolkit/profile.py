@@ -1,0 +1,489 @@
+"""Column profiles: the one seam where statistics are computed from raw rows.
+
+Checks and drift consume compact :class:`Profile` objects (counts, nulls, quantiles,
+histograms on *given* bin edges, top categories, rows per time bucket) instead of
+raw rows. In-memory pandas and numpy is the first engine; an engine computing the
+same :class:`Profile` inside DuckDB or Spark can be added to :data:`ENGINES` without
+touching any consumer, because a profile holds only plain numbers and numpy arrays.
+
+Bin layout
+----------
+Numeric columns are binned on reference edges ``E`` (strictly increasing). The
+histogram ``counts`` has ``len(E) + 2`` cells::
+
+    [below E[0]] [E[0], E[1]) ... [E[-2], E[-1]) [at or above E[-1]] [missing]
+
+``E[0]`` is the reference minimum and ``E[-1]`` sits just above the reference
+maximum, so the first and the last-but-one cells hold out-of-range values (and
+``-inf``/``+inf``) and are empty in the reference by construction. Values that hold
+a large share of the reference (an atom, such as 0 in a zero-inflated amount) get a
+bin of their own. Categorical columns are binned on the reference's top-``k``
+categories; ``counts`` has ``k + 2`` cells: one per category, then ``other`` and
+``missing``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ref = profile_frame(pd.DataFrame({"x": [1.0, 2.0, 3.0, None]}), bins=2)
+>>> cur = profile_frame(pd.DataFrame({"x": [2.0, 9.0]}), edges=ref.edges())
+>>> cur["x"].counts.tolist()  # below, [1,2), [2,3], above, missing
+[0, 0, 1, 1, 0]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._exceptions import InputError
+
+__all__ = [
+    "ENGINES",
+    "PERCENTILES",
+    "ColumnProfile",
+    "Profile",
+    "bin_labels",
+    "column_kind",
+    "profile_frame",
+]
+
+#: Quantile levels stored for every numeric column (every percentile).
+PERCENTILES: np.ndarray = np.linspace(0.0, 1.0, 101)
+
+_KINDS = ("numeric", "categorical", "datetime")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ColumnProfile:
+    """Summary of one column of one window.
+
+    Attributes
+    ----------
+    name, kind, dtype : str
+        Column name, ``"numeric"``, ``"categorical"`` or ``"datetime"``, and the
+        pandas dtype as text.
+    count, nulls : int
+        Rows, and missing values among them.
+    edges : ndarray or tuple or None
+        The bin edges the histogram was computed on: floats for numeric and
+        datetime columns (epoch nanoseconds), category values for categoricals.
+    counts : ndarray of int or None
+        Histogram on ``edges`` (see the module docstring for the layout), or
+        ``None`` when the column could not be binned on the edges given (its
+        kind differs from the one the edges were made for).
+    quantiles : ndarray or None
+        Values at :data:`PERCENTILES` over finite values (numeric, datetime).
+    mean, std, min, max : float
+        Over finite values (NaN when there are none).
+    n_posinf, n_neginf : int
+        Infinite values (numeric).
+    top_values, top_counts : tuple, ndarray
+        The column's own most frequent values (categorical), most frequent first.
+    n_distinct : int or None
+        Distinct non-null values (categorical; ``None`` for numerics, where
+        counting them would need a second pass).
+    """
+
+    name: str
+    kind: str
+    dtype: str
+    count: int
+    nulls: int
+    edges: Any = None
+    counts: np.ndarray | None = None
+    quantiles: np.ndarray | None = None
+    mean: float = float("nan")
+    std: float = float("nan")
+    min: float = float("nan")
+    max: float = float("nan")
+    n_posinf: int = 0
+    n_neginf: int = 0
+    top_values: tuple[Any, ...] = ()
+    top_counts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_distinct: int | None = None
+
+    @property
+    def null_rate(self) -> float:
+        """Share of missing values (NaN for an empty window)."""
+        return self.nulls / self.count if self.count else float("nan")
+
+    @property
+    def n_finite(self) -> int:
+        """Non-missing, finite values (non-missing values for categoricals)."""
+        return self.count - self.nulls - self.n_posinf - self.n_neginf
+
+    def labels(self) -> list[str]:
+        """Readable labels of the histogram cells, in ``counts`` order."""
+        return bin_labels(self.kind, self.edges)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Profile:
+    """Profiles of the columns of one window, as produced by :func:`profile_frame`.
+
+    Attributes
+    ----------
+    columns : dict of str to ColumnProfile
+    n_rows : int
+    engine : str
+        The engine that computed it (``"pandas"``).
+    time_counts : Series or None
+        Rows per time bucket (index: bucket start) when a timestamp was given.
+    timestamp, freq : str or None
+        The timestamp column and bucket frequency used for ``time_counts``.
+    """
+
+    columns: dict[str, ColumnProfile]
+    n_rows: int
+    engine: str = "pandas"
+    time_counts: pd.Series | None = None
+    timestamp: str | None = None
+    freq: str | None = None
+
+    def __getitem__(self, name: str) -> ColumnProfile:
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise InputError(
+                f"Column {name!r} is not in this profile; profiled columns are "
+                f"{sorted(self.columns)[:20]}."
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.columns
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def edges(self) -> dict[str, Any]:
+        """Bin edges per column, to profile another window on the same bins."""
+        return {name: cp.edges for name, cp in self.columns.items() if cp.edges is not None}
+
+
+def column_kind(series: pd.Series) -> str:
+    """``"numeric"``, ``"categorical"`` or ``"datetime"`` for a column.
+
+    Booleans and the ``category`` dtype are categorical even when their values
+    are numbers; text, whatever its storage, is categorical.
+    """
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype):
+        return "numeric"
+    return "categorical"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _fmt_datetime(value: float) -> str:
+    return str(pd.Timestamp(int(value)))
+
+
+def bin_labels(kind: str, edges: Any) -> list[str]:
+    """Readable labels for the histogram cells of ``edges``.
+
+    Parameters
+    ----------
+    kind : {"numeric", "categorical", "datetime"}
+    edges : ndarray or sequence
+        Numeric edges or category values, as stored in :attr:`ColumnProfile.edges`.
+
+    Returns
+    -------
+    list of str
+        ``len(edges) + 2`` labels, ending with the out-of-range (or ``other``) and
+        ``missing`` cells.
+    """
+    if kind == "categorical":
+        return [str(v) for v in edges] + ["(other)", "(missing)"]
+    e = np.asarray(edges, dtype=float)
+    if e.size == 0:
+        return ["(out of range)", "(missing)"]
+    fmt: Callable[[float], str] = _fmt_datetime if kind == "datetime" else _fmt
+
+    top = np.nextafter(e[-1], -np.inf)  # the reference maximum
+    labels = [f"< {fmt(e[0])}"]
+    for i in range(e.size - 1):
+        lo, hi = e[i], e[i + 1]
+        after_atom = i > 0 and np.nextafter(e[i - 1], np.inf) == lo
+        left = f"({fmt(e[i - 1])}" if after_atom else f"[{fmt(lo)}"
+        if np.nextafter(lo, np.inf) == hi:
+            labels.append(f"= {fmt(lo)}")
+        elif i == e.size - 2:
+            labels.append(f"{left}, {fmt(top)}]")
+        else:
+            labels.append(f"{left}, {fmt(hi)})")
+    labels.append(f"> {fmt(top)}")
+    labels.append("(missing)")
+    return labels
+
+
+def _quantiles_sorted(s: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``np.quantile(s, levels)`` (linear method) for an already sorted array."""
+    if s.size == 0:
+        return np.full(levels.shape, np.nan)
+    pos = levels * (s.size - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, s.size - 1)
+    frac = pos - lo
+    return s[lo] + (s[hi] - s[lo]) * frac
+
+
+def numeric_edges(finite_sorted: np.ndarray, *, bins: int) -> np.ndarray:
+    """Reference bin edges: quantile edges, atoms isolated, top edge closed.
+
+    Parameters
+    ----------
+    finite_sorted : ndarray
+        The reference's finite values, sorted.
+    bins : int
+        Number of quantile bins before ties merge and atoms split them.
+
+    Returns
+    -------
+    ndarray
+        Strictly increasing edges; empty when there are no finite values.
+    """
+    if finite_sorted.size == 0:
+        return np.zeros(0)
+    q = _quantiles_sorted(finite_sorted, np.linspace(0.0, 1.0, bins + 1))
+    values, multiplicity = np.unique(q, return_counts=True)
+    # A value repeated in the quantile grid holds >= 1/bins of the mass: give it
+    # its own bin [v, nextafter(v)) so a change in that atom is not diluted.
+    atoms = values[multiplicity >= 2]
+    if values[-1] not in atoms:
+        values = values.copy()
+        values[-1] = np.nextafter(values[-1], np.inf)
+    return np.unique(np.concatenate([values, np.nextafter(atoms, np.inf)]))
+
+
+def _numeric_array(series: pd.Series, kind: str) -> np.ndarray:
+    if kind == "datetime":
+        s = series
+        if getattr(s.dtype, "tz", None) is not None:
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        ns = s.astype("datetime64[ns]").to_numpy()
+        out = ns.view(np.int64).astype(np.float64)
+        out[np.isnat(ns)] = np.nan
+        return out
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _profile_numeric(
+    name: str, series: pd.Series, kind: str, edges: Any, bins: int
+) -> ColumnProfile:
+    x = _numeric_array(series, kind)
+    nulls = int(np.count_nonzero(np.isnan(x)))
+    s = np.sort(x)  # NaN sort last, -inf first, +inf just before NaN
+    valued = s[: s.size - nulls]
+    n_neginf = int(np.searchsorted(valued, -np.inf, side="right"))
+    n_posinf = int(valued.size - np.searchsorted(valued, np.inf, side="left"))
+    finite = valued[n_neginf : valued.size - n_posinf]
+    if edges is None:
+        edges = numeric_edges(finite, bins=bins)
+    edges = np.asarray(edges, dtype=np.float64)
+    cuts = np.searchsorted(valued, edges, side="left")
+    counts = np.diff(np.concatenate([[0], cuts, [valued.size]])).astype(np.int64)
+    counts = np.append(counts, nulls)
+    mean = std = float("nan")
+    if finite.size:
+        # Centre on the median before summing squares: exact enough for
+        # epoch-nanosecond timestamps and amounts with a large offset.
+        centre = finite[finite.size // 2]
+        d = finite - centre
+        mean = centre + float(d.sum()) / finite.size
+        if finite.size > 1:
+            ss = float(np.dot(d, d)) - finite.size * (mean - centre) ** 2
+            std = float(np.sqrt(max(ss, 0.0) / (finite.size - 1)))
+    return ColumnProfile(
+        name=name,
+        kind=kind,
+        dtype=str(series.dtype),
+        count=int(x.size),
+        nulls=nulls,
+        edges=edges,
+        counts=counts,
+        quantiles=_quantiles_sorted(finite, PERCENTILES),
+        mean=mean,
+        std=std,
+        min=float(finite[0]) if finite.size else float("nan"),
+        max=float(finite[-1]) if finite.size else float("nan"),
+        n_posinf=n_posinf,
+        n_neginf=n_neginf,
+    )
+
+
+def _profile_categorical(name: str, series: pd.Series, edges: Any, top_k: int) -> ColumnProfile:
+    vc = series.value_counts(dropna=True, sort=True)
+    vc = vc[vc.to_numpy() > 0]  # the category dtype lists unused categories
+    nulls = int(series.isna().sum())
+    n_valued = int(series.size - nulls)
+    top = vc.iloc[:top_k]
+    if edges is None:
+        edges = tuple(top.index.tolist())
+    aligned = vc.reindex(pd.Index(list(edges), dtype=object)) if len(edges) else vc.iloc[:0]
+    known = np.nan_to_num(aligned.to_numpy(dtype=np.float64), nan=0.0).astype(np.int64)
+    counts = np.concatenate([known, [n_valued - int(known.sum()), nulls]]).astype(np.int64)
+    return ColumnProfile(
+        name=name,
+        kind="categorical",
+        dtype=str(series.dtype),
+        count=int(series.size),
+        nulls=nulls,
+        edges=tuple(edges),
+        counts=counts,
+        top_values=tuple(top.index.tolist()),
+        top_counts=top.to_numpy(dtype=np.int64),
+        n_distinct=int(vc.size),
+    )
+
+
+def _profile_column(
+    name: str, series: pd.Series, edges: Any, *, bins: int, top_k: int
+) -> ColumnProfile:
+    kind = column_kind(series)
+    if edges is not None:
+        edges_categorical = isinstance(edges, tuple | list)
+        if edges_categorical != (kind == "categorical"):
+            # The kind changed between windows: profile the column on its own
+            # terms and leave `counts` empty; the schema check reports the change.
+            own = _profile_column(name, series, None, bins=bins, top_k=top_k)
+            return dataclasses.replace(own, counts=None)
+    if kind == "categorical":
+        return _profile_categorical(name, series, edges, top_k)
+    return _profile_numeric(name, series, kind, edges, bins)
+
+
+def _time_counts(df: pd.DataFrame, timestamp: str, freq: str) -> pd.Series:
+    if timestamp not in df.columns:
+        raise InputError(
+            f"The timestamp column {timestamp!r} is not in the table; its columns are "
+            f"{list(df.columns)[:20]}. Pass the name of a date or time column."
+        )
+    ts = pd.to_datetime(df[timestamp], errors="coerce")
+    return ts.dt.floor(freq).value_counts(dropna=True).sort_index().rename("rows")
+
+
+def _profile_pandas(
+    df: pd.DataFrame,
+    columns: Sequence[str],
+    edges: Mapping[str, Any],
+    *,
+    bins: int,
+    top_k: int,
+    n_jobs: int,
+) -> dict[str, ColumnProfile]:
+    def one(name: str) -> ColumnProfile:
+        return _profile_column(name, df[name], edges.get(name), bins=bins, top_k=top_k)
+
+    if n_jobs <= 1 or len(columns) <= 1:
+        return {name: one(name) for name in columns}
+    # numpy's sort and searchsorted release the GIL, so threads use both cores
+    # without copying the frame into worker processes.
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        return dict(zip(columns, pool.map(one, columns)))
+
+
+#: Profile engines by name. An engine takes the same arguments as
+#: ``_profile_pandas`` and returns ``{column: ColumnProfile}``.
+ENGINES: dict[str, Callable[..., dict[str, ColumnProfile]]] = {"pandas": _profile_pandas}
+
+
+def _check_args(df: Any, columns: Any, bins: int, top_k: int, engine: str) -> list[str]:
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(
+            f"profile_frame expects a pandas DataFrame; got {type(df).__name__}. "
+            "Read the file with toolkit.io.read_table first."
+        )
+    if not isinstance(bins, int | np.integer) or bins < 1:
+        raise InputError(f"bins must be a positive integer; got {bins!r}.")
+    if not isinstance(top_k, int | np.integer) or top_k < 1:
+        raise InputError(f"top_k must be a positive integer; got {top_k!r}.")
+    if engine not in ENGINES:
+        raise InputError(f"Unknown profile engine {engine!r}; choose one of {sorted(ENGINES)}.")
+    names = [str(c) for c in df.columns] if columns is None else list(columns)
+    if len(set(map(str, df.columns))) != df.shape[1]:
+        raise InputError("The table has duplicate column names; rename them before profiling.")
+    missing = [c for c in names if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"Columns {missing[:10]} are not in the table; it has {list(df.columns)[:20]}."
+        )
+    return names
+
+
+def profile_frame(
+    df: pd.DataFrame,
+    *,
+    edges: Mapping[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
+    bins: int = 10,
+    top_k: int = 50,
+    timestamp: str | None = None,
+    freq: str = "D",
+    n_jobs: int | None = None,
+    engine: str = "pandas",
+) -> Profile:
+    """Profile every column of a window in one pass per column.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The window. It is not modified.
+    edges : mapping of str to edges, optional
+        Bin edges per column, usually ``reference_profile.edges()``: a float
+        ndarray for numeric and datetime columns, a tuple of values for
+        categorical ones. Columns without edges get edges from this window (it
+        is the reference).
+    columns : sequence of str, optional
+        Columns to profile; all by default.
+    bins : int, default=10
+        Quantile bins for numeric columns whose edges come from this window.
+    top_k : int, default=50
+        Categories kept per categorical column; the rest go to ``other``.
+    timestamp : str, optional
+        A date or time column; rows are then counted per ``freq`` bucket.
+    freq : str, default="D"
+        Bucket width for ``timestamp`` (a pandas frequency such as ``"h"``).
+    n_jobs : int, optional
+        Threads over columns; defaults to the number of cores, at most 4.
+    engine : str, default="pandas"
+        A key of :data:`ENGINES`.
+
+    Returns
+    -------
+    Profile
+
+    Raises
+    ------
+    InputError
+        If ``df`` is not a DataFrame, a column is missing, or an argument is invalid.
+    """
+    names = _check_args(df, columns, bins, top_k, engine)
+    jobs = n_jobs if n_jobs is not None else min(4, os.cpu_count() or 1)
+    cols = ENGINES[engine](
+        df, names, dict(edges or {}), bins=int(bins), top_k=int(top_k), n_jobs=jobs
+    )
+    time_counts = _time_counts(df, timestamp, freq) if timestamp is not None else None
+    return Profile(
+        columns=cols,
+        n_rows=len(df),
+        engine=engine,
+        time_counts=time_counts,
+        timestamp=timestamp,
+        freq=freq if timestamp is not None else None,
+    )
