@@ -1,0 +1,347 @@
+"""Audit data loading and the context measures are computed from.
+
+:func:`load_windows` reads the configured files and cuts the audit window and its
+reference out of them. :class:`AuditContext` holds both, scores them once, and runs
+the optional checks (``data``, ``drift``, ``attribution``) lazily, the first time a
+measure or the findings need them. A check that fails is reported as a finding, and
+the measures that depend on it become unavailable: one broken check must not hide the
+results of the others on a nightly run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from toolkit._audit_measures import Unavailable
+from toolkit._exceptions import InputError
+from toolkit.findings import Finding
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from toolkit._audit_config import AuditConfig, Window
+
+__all__ = ["AuditContext", "load_windows"]
+
+
+def _read_all(files: list[str], *, name: str) -> pd.DataFrame:
+    import pandas as pd
+
+    from toolkit.io import read_table
+
+    frames = [read_table(f, name=name) for f in files]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _times(df: pd.DataFrame, column: str, *, name: str) -> pd.Series:
+    import pandas as pd
+
+    if column not in df.columns:
+        shown = ", ".join(map(str, list(df.columns)[:20]))
+        raise InputError(f"The timestamp column {column!r} is not in the {name} data "
+                         f"(columns: {shown}). Fix 'timestamp:' in the audit config.")
+    times = pd.to_datetime(df[column], utc=True, errors="coerce")
+    if len(df) and times.isna().all():
+        raise InputError(f"No value of the timestamp column {column!r} in the {name} data "
+                         f"parses as a date or time (first value: {df[column].iloc[0]!r}). "
+                         f"Use ISO 8601 text or a datetime column.")
+    return times
+
+
+def _between(df: pd.DataFrame, times: pd.Series, window: Window) -> pd.DataFrame:
+    import pandas as pd
+
+    start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
+    return df.loc[(times >= start) & (times < end)].reset_index(drop=True)
+
+
+def load_windows(config: AuditConfig, window: Window) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reference and current frames of an audit.
+
+    Parameters
+    ----------
+    config : AuditConfig
+    window : Window
+        The audit window (see :meth:`AuditConfig.window_at`).
+
+    Returns
+    -------
+    reference, current : DataFrame
+        The current frame holds the rows whose timestamp lies in ``window``; the
+        reference is the trailing window before it, or the fixed reference files.
+
+    Raises
+    ------
+    InputError
+        A file cannot be read, or the timestamp column is missing or unparseable.
+    """
+    data = _read_all(config.data_files(), name="audit data")
+    times = _times(data, config.timestamp, name="audit data")
+    current = _between(data, times, window)
+    ref_window = config.reference_window(window)
+    if ref_window is not None:
+        reference = _between(data, times, ref_window)
+    else:
+        reference = _read_all(config.reference_files(), name="reference")
+    return reference, current
+
+
+@dataclasses.dataclass
+class _CheckRun:
+    findings: list[Finding]
+    result: Any = None
+    error: str | None = None
+
+
+class AuditContext:
+    """Everything measures are computed from, with lazily computed parts cached."""
+
+    def __init__(self, config: AuditConfig, window: Window, reference: pd.DataFrame,
+                 current: pd.DataFrame, *, model: Any = None) -> None:
+        self.config = config
+        self.window = window
+        self.reference = reference
+        self.current = current
+        self._model = model
+        self._scores: dict[str, pd.Series] = {}
+        self._masks: dict[tuple[str, str], pd.Series] = {}
+        self._checks: dict[str, _CheckRun] = {}
+
+    # --- frames and columns ------------------------------------------------------
+
+    def frame(self, side: str) -> pd.DataFrame:
+        return self.current if side == "current" else self.reference
+
+    def window_seconds(self) -> float:
+        return (self.window.end - self.window.start).total_seconds()
+
+    def reference_span_seconds(self) -> float | None:
+        ref_window = self.config.reference_window(self.window)
+        if ref_window is not None:
+            return (ref_window.end - ref_window.start).total_seconds()
+        col = self.config.timestamp
+        if col not in self.reference.columns or len(self.reference) < 2:
+            return None
+        import pandas as pd
+
+        times = pd.to_datetime(self.reference[col], utc=True, errors="coerce").dropna()
+        span = (times.max() - times.min()).total_seconds() if len(times) > 1 else 0.0
+        return span or None
+
+    def model(self) -> Any:
+        if self._model is None and self.config.model is not None:
+            from toolkit.io import load_model
+
+            self._model, _ = load_model(self.config.model, name="model")
+        return self._model
+
+    def scores(self, side: str) -> pd.Series:
+        """Predictions of one side: the logged column, else the model's scores."""
+        if side not in self._scores:
+            self._scores[side] = self._compute_scores(side)
+        return self._scores[side]
+
+    def _compute_scores(self, side: str) -> pd.Series:
+        import pandas as pd
+
+        df = self.frame(side)
+        col = self.config.prediction
+        if col is not None and col in df.columns:
+            return pd.to_numeric(df[col], errors="coerce").astype(float)
+        if self.config.model is None:
+            raise Unavailable(f"the prediction column {col!r} is not in the {side} window "
+                              f"and no model is configured to score it")
+        if len(df) == 0:
+            return pd.Series([], dtype=float)
+        from toolkit.scoring import predict_scores
+
+        return pd.Series(predict_scores(self.model(), df, name="model"), index=df.index)
+
+    def target_values(self, side: str) -> pd.Series:
+        col = self.config.target
+        df = self.frame(side)
+        if col is None or col not in df.columns:
+            raise Unavailable(f"the target column {col!r} is not in the {side} window")
+        return df[col]
+
+    def segment_mask(self, expr: str | None, side: str) -> pd.Series:
+        """Boolean rows of ``expr`` (a pandas query expression) on one side."""
+        key = (str(expr), side)
+        if key not in self._masks:
+            df = self.frame(side)
+            try:
+                selected = df.query(str(expr)).index
+            except Exception as exc:  # pandas raises many types for a bad expression
+                raise Unavailable(f"the segment {expr!r} cannot be evaluated on the {side} "
+                                  f"window: {type(exc).__name__}: {exc}") from None
+            self._masks[key] = df.index.isin(selected)
+        return self._masks[key]
+
+    # --- optional checks ---------------------------------------------------------
+
+    def check(self, name: str) -> _CheckRun:
+        """Run one optional check once; failures become a finding, not an exception."""
+        if name not in self._checks:
+            self._checks[name] = self._run_check(name)
+        return self._checks[name]
+
+    def _run_check(self, name: str) -> _CheckRun:
+        if len(self.current) == 0 or len(self.reference) == 0:
+            side = "current" if len(self.current) == 0 else "reference"
+            return _CheckRun([], error=f"the {side} window has no rows")
+        try:
+            return CHECK_RUNNERS[name](self)
+        except Exception as exc:  # a nightly audit reports a broken check and goes on
+            return _CheckRun([], error=f"{type(exc).__name__}: {exc}")
+
+    def findings(self) -> list[Finding]:
+        """Findings of every configured check, plus one per check that could not run."""
+        out: list[Finding] = []
+        for name in self.config.checks:
+            run = self.check(name)
+            out.extend(run.findings)
+            if run.error is not None:
+                out.append(Finding(
+                    check="audit.check_failed", layer="pipeline", severity="warning", score=0.5,
+                    summary=f"The {name} check could not run on this audit: {run.error}",
+                    evidence={"check": name, "error": run.error},
+                    next_step="Fix the input or the check; its measures are unavailable "
+                              "on this run."))
+        return out
+
+    def check_measure(self, name: str, arg: str | None) -> float:
+        """A measure read from the results of the optional checks."""
+        return CHECK_MEASURES[name](self, arg)
+
+
+# --- optional check runners: adapters to the stage modules ---------------------------
+
+
+def _run_data(ctx: AuditContext) -> _CheckRun:
+    from toolkit.checks import run_checks
+
+    cfg = ctx.config
+    findings = run_checks(ctx.reference, ctx.current, timestamp=cfg.timestamp,
+                          target=_present(ctx, cfg.target),
+                          prediction=_present(ctx, cfg.prediction), random_state=cfg.random_state)
+    return _CheckRun(list(findings))
+
+
+def _present(ctx: AuditContext, column: str | None) -> str | None:
+    return column if column is not None and column in ctx.current.columns else None
+
+
+def _run_drift(ctx: AuditContext) -> _CheckRun:
+    import importlib
+
+    drift = importlib.import_module("toolkit.drift")
+    cfg = ctx.config
+    skip = {c for c in (cfg.timestamp, cfg.target, cfg.prediction) if c}
+    features = [c for c in ctx.current.columns if c not in skip and c in ctx.reference.columns]
+    result = drift.feature_drift(ctx.reference[features], ctx.current[features],
+                                 random_state=cfg.random_state)
+    return _CheckRun(_findings_of(result), result=result)
+
+
+def _run_attribution(ctx: AuditContext) -> _CheckRun:
+    import importlib
+
+    attribution = importlib.import_module("toolkit.attribution")
+    cfg = ctx.config
+    result = attribution.attribution_drift(ctx.reference, ctx.current, model=ctx.model(),
+                                           random_state=cfg.random_state)
+    return _CheckRun(_findings_of(result), result=result)
+
+
+def _findings_of(result: Any) -> list[Finding]:
+    if isinstance(result, list):
+        return [f for f in result if isinstance(f, Finding)]
+    for attr in ("findings", "to_findings"):
+        value = getattr(result, attr, None)
+        if value is not None:
+            return list(value() if callable(value) else value)
+    return []
+
+
+CHECK_RUNNERS: dict[str, Callable[[AuditContext], _CheckRun]] = {
+    "data": _run_data,
+    "drift": _run_drift,
+    "attribution": _run_attribution,
+}
+
+
+# --- measures read from check results ------------------------------------------------
+
+
+def _ran(ctx: AuditContext, name: str) -> _CheckRun:
+    run = ctx.check(name)
+    if run.error is not None:
+        raise Unavailable(f"the {name} check could not run: {run.error}")
+    return run
+
+
+def _drift_table(ctx: AuditContext) -> pd.DataFrame:
+    """Per-feature drift as a frame with ``feature`` and ``effect`` columns."""
+    import pandas as pd
+
+    run = _ran(ctx, "drift")
+    table = getattr(run.result, "table", run.result)
+    table = table() if callable(table) else table
+    if isinstance(table, pd.DataFrame) and {"feature", "effect"} <= set(table.columns):
+        return table
+    rows = [{"feature": f.features[0], "effect": f.evidence.get("effect"),
+             "flagged": f.severity != "info"}
+            for f in run.findings if f.features and "effect" in f.evidence]
+    return pd.DataFrame(rows, columns=["feature", "effect", "flagged"])
+
+
+def _drift_max_effect(ctx: AuditContext, arg: str | None) -> float:
+    effects = _drift_table(ctx)["effect"].abs().dropna()
+    return float(effects.max()) if len(effects) else 0.0
+
+
+def _drift_flagged(ctx: AuditContext, arg: str | None) -> float:
+    table = _drift_table(ctx)
+    return float(table["flagged"].sum()) if "flagged" in table.columns else float(len(table))
+
+
+def _drift_feature(ctx: AuditContext, arg: str | None) -> float:
+    table = _drift_table(ctx)
+    rows = table.loc[table["feature"] == arg, "effect"]
+    if len(rows) == 0:
+        raise Unavailable(f"the drift check reports no effect for feature {arg!r}")
+    return abs(float(rows.iloc[0]))
+
+
+def _attribution_ndcg(ctx: AuditContext, arg: str | None) -> float:
+    run = _ran(ctx, "attribution")
+    value = getattr(run.result, "ndcg", None)
+    if value is None:
+        value = next((f.evidence.get("ndcg") for f in run.findings if "ndcg" in f.evidence), None)
+    if value is None or not math.isfinite(float(value)):
+        raise Unavailable("the attribution check reports no NDCG")
+    return float(value)
+
+
+def _all_findings(ctx: AuditContext) -> list[Finding]:
+    for name in ctx.config.checks:
+        _ran(ctx, name)
+    return ctx.findings()
+
+
+CHECK_MEASURES: dict[str, Callable[[AuditContext, str | None], float]] = {
+    "drift.max_effect": _drift_max_effect,
+    "drift.flagged_count": _drift_flagged,
+    "drift.feature.effect": _drift_feature,
+    "attribution.ndcg": _attribution_ndcg,
+    "findings.count": lambda ctx, arg: float(len(_all_findings(ctx))),
+    "findings.critical_count": lambda ctx, arg: float(
+        sum(f.severity == "critical" for f in _all_findings(ctx))),
+    "findings.warning_count": lambda ctx, arg: float(
+        sum(f.severity == "warning" for f in _all_findings(ctx))),
+    "findings.check.count": lambda ctx, arg: float(
+        sum(f.check == arg for f in _all_findings(ctx))),
+}

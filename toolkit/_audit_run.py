@@ -1,0 +1,156 @@
+"""``run_audit``: one scheduled audit, from config to run folder and history row.
+
+The config is validated in this process, so a bad config fails before any kernel
+starts. Then ``templates/audit.ipynb`` runs through :func:`toolkit.runner.run_template`
+into a new run folder; the objective results it emits are written to
+``objectives.json`` beside the report and appended to the history. A second run of the
+same config and window is skipped (the earlier run folder is returned) unless forced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+from toolkit._audit_config import AuditConfig, Window, load_config, parse_now
+from toolkit._audit_history import History, history_path
+
+__all__ = ["EXIT_CODES", "AuditRun", "run_audit"]
+
+#: Exit code of ``steward audit`` per run status.
+EXIT_CODES = {"passed": 0, "breached": 1, "failed": 2}
+TEMPLATE = "audit"
+
+
+@dataclasses.dataclass
+class AuditRun:
+    """What :func:`run_audit` did.
+
+    ``status`` is passed, breached or failed; ``skipped`` is True when an earlier run
+    of the same config and window was found and nothing ran (its folder and status
+    are reported).
+    """
+
+    config: str
+    window: Window
+    status: str
+    run_dir: Path | None
+    objectives: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    breached: list[str] = dataclasses.field(default_factory=list)
+    error: str | None = None
+    skipped: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def lines(self) -> list[str]:
+        """A short human summary, one fact per line."""
+        head = f"audit {self.config!r}, window {self.window.label}: {self.status.upper()}"
+        out = [head + (" (already audited; use --force to run again)" if self.skipped else "")]
+        by_name = {o["name"]: o for o in self.objectives}
+        for name in self.breached:
+            o = by_name.get(name, {})
+            if o.get("value") is None:
+                out.append(f"  breached: {name} ({o.get('measure')} unavailable: "
+                           f"{o.get('reason')})")
+            else:
+                out.append(f"  breached: {name} ({o['measure']} = {o['value']:.4g}, "
+                           f"expected {o['rule']})")
+        if self.error:
+            out.append(f"  error: {self.error}")
+        if self.run_dir is not None:
+            out.append(f"  run folder: {self.run_dir}")
+        return out
+
+
+def run_audit(config: str | Path | AuditConfig, *, reports_dir: str | Path = "reports",
+              force: bool = False, now: _dt.datetime | str | None = None) -> AuditRun:
+    """Run one audit into a new run folder and record it in the history.
+
+    Parameters
+    ----------
+    config : path or AuditConfig
+        The YAML config (validated before anything runs).
+    reports_dir : path, default="reports"
+        Run folders go to ``<reports_dir>/audit/``; the history is
+        ``<reports_dir>/audit/history.sqlite``.
+    force : bool, default=False
+        Run even when this config and window were audited already.
+    now : datetime or ISO str, optional
+        The time the audit is taken to run at (default: the clock); it decides the
+        window (``yesterday`` of ``now``).
+
+    Returns
+    -------
+    AuditRun
+
+    Raises
+    ------
+    ConfigError
+        The config is invalid; nothing ran and no folder was made.
+    """
+    cfg = config if isinstance(config, AuditConfig) else load_config(config)
+    at = parse_now(now)
+    window = cfg.window_at(at)
+    history = History(history_path(reports_dir))
+    if not force:
+        done = history.find_run(config=cfg.name, config_sha256=cfg.sha256,
+                                window_start=window.start.isoformat(),
+                                window_end=window.end.isoformat())
+        if done is not None:
+            return _skipped(cfg, window, done)
+    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    run = _execute(cfg, window, at, history, reports_dir=reports_dir)
+    history.record(_history_row(cfg, window, run, started=started, forced=force))
+    return run
+
+
+def _execute(cfg: AuditConfig, window: Window, at: _dt.datetime, history: History, *,
+             reports_dir: str | Path) -> AuditRun:
+    from toolkit.runner import read_emitted, run_template
+
+    params = {"config": cfg.source, "now": at.isoformat(), "history": str(history.path.resolve())}
+    result = run_template(TEMPLATE, params, reports_dir=reports_dir)
+    payloads = read_emitted(result.notebook, "objectives") if result.notebook.exists() else []
+    if result.ok and payloads:
+        payload = dict(payloads[-1])
+        status, error = payload["status"], None
+    else:
+        error = result.error or "the audit template finished without emitting its objectives"
+        status = "failed"
+        payload = {"config": cfg.name, "config_sha256": cfg.sha256, "window": window.to_dict(),
+                   "status": status, "breached": [], "objectives": [], "measures": {},
+                   "error": error}
+    payload["run_dir"] = str(result.run_dir)
+    (result.run_dir / "objectives.json").write_text(json.dumps(payload, indent=2))
+    return AuditRun(cfg.name, window, status, result.run_dir, payload.get("objectives", []),
+                    list(payload.get("breached", [])), error)
+
+
+def _history_row(cfg: AuditConfig, window: Window, run: AuditRun, *, started: str,
+                 forced: bool) -> dict[str, Any]:
+    measures: dict[str, Any] = {}
+    objectives_json = run.run_dir / "objectives.json" if run.run_dir else None
+    if objectives_json is not None and objectives_json.exists():
+        measures = json.loads(objectives_json.read_text()).get("measures", {})
+    return {
+        "config": cfg.name, "config_sha256": cfg.sha256, "config_path": cfg.source,
+        "window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
+        "status": run.status, "exit_code": run.exit_code, "started": started, "finished": None,
+        "run_dir": None if run.run_dir is None else str(run.run_dir),
+        "breached": run.breached, "error": run.error, "forced": forced,
+        "objectives": run.objectives, "measures": measures,
+    }
+
+
+def _skipped(cfg: AuditConfig, window: Window, done: dict[str, Any]) -> AuditRun:
+    run_dir = Path(done["run_dir"]) if done.get("run_dir") else None
+    objectives: list[dict[str, Any]] = []
+    if run_dir is not None and (run_dir / "objectives.json").exists():
+        objectives = json.loads((run_dir / "objectives.json").read_text()).get("objectives", [])
+    return AuditRun(cfg.name, window, done["status"], run_dir, objectives,
+                    list(done.get("breached", [])), skipped=True)
