@@ -280,8 +280,13 @@ def export_html(notebook: str | os.PathLike[str], out: str | os.PathLike[str], *
     import nbformat
     from nbconvert import HTMLExporter
 
+    from toolkit.display import MIME_PREFIX
+
     nb = nbformat.read(str(notebook), as_version=4)
     nb.metadata.pop("widgets", None)  # widget state would pull the widget manager from a CDN
+    for cell in nb.cells:  # emitted payloads are for machines; the report does not show them
+        cell["outputs"] = [o for o in cell.get("outputs", [])
+                           if not all(k.startswith(MIME_PREFIX) for k in o.get("data", {"": 0}))]
     exporter = HTMLExporter(
         template_name="steward",
         extra_template_basedirs=[str(Path(__file__).resolve().parent / "_report")],

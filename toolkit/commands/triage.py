@@ -1,0 +1,62 @@
+"""``steward triage``: rank root-cause hypotheses for two windows of data.
+
+Exit codes: 0 done, 2 bad input (one paragraph on stderr naming the file, column or
+option, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from toolkit.commands.run import add_report_arguments, print_run
+
+HELP = "rank root-cause hypotheses for two windows of data"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reference", required=True, help="reference window (CSV or Parquet)")
+    parser.add_argument("--current", required=True, help="current window (CSV or Parquet)")
+    parser.add_argument("--model", help="the deployed model (joblib/pickle file or MLflow URI)")
+    parser.add_argument("--previous-model", help="the version before it")
+    parser.add_argument("--target", help="label column")
+    parser.add_argument("--prediction", help="logged score column")
+    parser.add_argument("--timestamp", help="event-time column")
+    parser.add_argument("--segment", help="focus on a segment: a pandas expression, e.g. \"channel == 'app'\"")
+    parser.add_argument("--complaint", help="the complaint, as written")
+    parser.add_argument("--owners", help="YAML file mapping columns to upstream owners")
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--json", required=True, metavar="OUT.json", help="where to write the ranked findings")
+    parser.add_argument("--report", action="store_true", help="also write a run folder with the HTML report")
+    add_report_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from toolkit import triage
+    from toolkit._exceptions import InputError
+    from toolkit.findings import to_json
+
+    out = Path(args.json)
+    if not out.parent.exists():
+        raise InputError(f"The folder of --json {str(out)!r} does not exist; create it or "
+                         f"choose another path.")
+    options = dict(target=args.target, prediction=args.prediction, timestamp=args.timestamp,
+                   segment=args.segment, complaint=args.complaint)
+    inv = triage.investigate_files(args.reference, args.current, model=args.model,
+                                   previous_model=args.previous_model, owners=args.owners,
+                                   random_state=args.random_state, **options)
+    out.write_text(to_json(inv.findings))
+    print(inv.verdict.headline)
+    print(f"findings: {out} ({len(inv.findings)} findings)")
+    if args.report:
+        from toolkit.runner import raise_for_status, run_template
+
+        params = {k: v for k, v in dict(options, reference=args.reference, current=args.current,
+                                         model=args.model, previous_model=args.previous_model,
+                                         owners=args.owners).items() if v}
+        params["random_state"] = args.random_state
+        result = run_template("investigate", params, reports_dir=args.reports_dir,
+                              show_inputs=args.show_inputs)
+        print_run(result)
+        raise_for_status(result)
+    return 0

@@ -1,0 +1,179 @@
+"""Counterfactual repairs: undo a suspected fault and see what is left of the symptom.
+
+A repair takes a finding and the two windows and returns a repaired copy of the
+current window (inputs are never modified), or ``None`` when it does not apply. The
+registry :data:`REPAIRS` maps a check (or a check family, the part before the dot) to
+its repair; a finding about one feature that has no specific repair falls back to
+:func:`restore_distribution`, which gives the feature back its reference distribution
+while keeping each row's rank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from toolkit.findings import Finding
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["REPAIRS", "repair", "restore_distribution"]
+
+Repair = Callable[[Finding, "pd.DataFrame", "pd.DataFrame", dict[str, Any]], "pd.DataFrame | None"]
+
+
+def _mask(current: pd.DataFrame, evidence: dict[str, Any], ctx: dict[str, Any]) -> Any:
+    """Rows the fault touched: after ``since`` and inside ``segment`` when given."""
+    import pandas as pd
+
+    mask = pd.Series(True, index=current.index)
+    since, ts = evidence.get("since"), ctx.get("timestamp")
+    if since and ts and ts in current.columns:
+        times = pd.to_datetime(current[ts], errors="coerce")
+        mask &= (times >= pd.Timestamp(since)).fillna(False).astype(bool)
+    segment = evidence.get("segment")
+    if segment:
+        try:
+            mask &= current.eval(segment).astype(bool)
+        except Exception:  # an expression the frame cannot evaluate: no segment repair
+            return None
+    return mask
+
+
+def rescale(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+            ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Divide the affected values by the unit factor."""
+    ev = dict(finding.evidence)
+    col, factor = ev.get("column"), ev.get("factor")
+    if col not in current.columns or not factor:
+        return None
+    mask = _mask(current, ev, ctx)
+    if mask is None:
+        return None
+    out = current.copy()
+    out.loc[mask, col] = out.loc[mask, col] / float(factor)
+    return out
+
+
+def rename_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+                ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Give a renamed column its reference name back."""
+    ev = finding.evidence
+    old, new = ev.get("old") or ev.get("reference_column"), ev.get("new") or ev.get("current_column")
+    if not old or new not in current.columns:
+        return None
+    return current.rename(columns={new: old})
+
+
+def remap_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+               ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Map remapped category codes back to their reference values."""
+    ev = finding.evidence
+    col, mapping = ev.get("column"), ev.get("mapping")
+    if col not in current.columns or not mapping:
+        return None
+    if isinstance(mapping, list):  # records [{"current": ..., "reference": ...}]
+        mapping = {m.get("current", m.get("new")): m.get("reference", m.get("old")) for m in mapping}
+    out = current.copy()
+    values = out[col].astype("string")
+    out[col] = values.replace({str(k): str(v) for k, v in mapping.items()}).astype(reference[col].dtype, errors="ignore") \
+        if col in reference.columns else values.replace(mapping)
+    return out
+
+
+def parse_numbers(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+                  ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Parse numbers that arrive as text (decimal commas, thousands separators, units)."""
+    from toolkit.checks._common import parse_numeric_text  # type: ignore[attr-defined]
+
+    col = finding.evidence.get("column")
+    if col not in current.columns:
+        return None
+    out = current.copy()
+    out[col] = parse_numeric_text(out[col])
+    return out
+
+
+def drop_duplicates(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+                    ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Drop duplicate rows (or duplicate keys)."""
+    keys = finding.evidence.get("key") or finding.evidence.get("keys") or None
+    if isinstance(keys, str):
+        keys = [keys]
+    if keys and any(k not in current.columns for k in keys):
+        return None
+    return current.drop_duplicates(subset=keys, ignore_index=True)
+
+
+def restore_distribution(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+                         ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Give one feature its reference distribution back, keeping each row's rank.
+
+    Numbers are quantile-mapped (the k-th smallest current value gets the reference
+    quantile of the same rank); other values are redrawn from the reference
+    frequencies, seeded. Rows affected by a finding's ``since``/``segment`` only.
+    """
+    import numpy as np
+    import pandas as pd
+
+    if len(finding.features) != 1:
+        return None
+    col = finding.features[0]
+    if col not in current.columns or col not in reference.columns:
+        return None
+    mask = _mask(current, dict(finding.evidence), ctx)
+    if mask is None or not mask.any():
+        return None
+    rng = np.random.default_rng(ctx.get("random_state", 0))
+    ref = reference[col].dropna()
+    if ref.empty:
+        return None
+    out = current.copy()
+    target = out.loc[mask, col]
+    if pd.api.types.is_numeric_dtype(ref) and not pd.api.types.is_bool_dtype(ref):
+        ranks = pd.to_numeric(target, errors="coerce").rank(pct=True, method="average")
+        ranks = ranks.fillna(pd.Series(rng.uniform(size=len(ranks)), index=ranks.index))
+        mapped = np.quantile(ref.to_numpy(dtype=float), np.clip(ranks.to_numpy(), 0, 1))
+        if pd.api.types.is_integer_dtype(ref):
+            mapped = np.round(mapped)
+        out[col] = out[col].astype(float) if not pd.api.types.is_float_dtype(out[col]) else out[col]
+        out.loc[mask, col] = mapped
+    else:
+        drawn = rng.choice(ref.to_numpy(dtype=object), size=int(mask.sum()))
+        out[col] = out[col].astype(object)
+        out.loc[mask, col] = drawn
+        out[col] = out[col].astype(reference[col].dtype)
+    return out
+
+
+#: check or family -> repair. Explicit, filled by hand.
+REPAIRS: dict[str, Repair] = {
+    "scale.unit_change": rescale,
+    "schema.probable_rename": rename_back,
+    "schema.rename": rename_back,
+    "categories.remap": remap_back,
+    "categories.remapped": remap_back,
+    "types.numbers_as_text": parse_numbers,
+    "duplicates": drop_duplicates,
+}
+
+
+def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+           ctx: dict[str, Any]) -> tuple[str, pd.DataFrame] | None:
+    """Apply the repair for ``finding``: ``(description, repaired current)`` or None."""
+    fn = REPAIRS.get(finding.check) or REPAIRS.get(finding.check.split(".")[0])
+    if fn is not None:
+        try:
+            repaired = fn(finding, reference, current, ctx)
+        except Exception:  # a repair is evidence, never a reason to fail the triage
+            repaired = None
+        if repaired is not None:
+            return (fn.__doc__ or fn.__name__).strip().splitlines()[0], repaired
+    try:
+        repaired = restore_distribution(finding, reference, current, ctx)
+    except Exception:
+        repaired = None
+    if repaired is None:
+        return None
+    return f"Give {finding.features[0]} its reference distribution back.", repaired

@@ -1,0 +1,367 @@
+"""Triage: from a complaint to ranked, evidenced root-cause hypotheses.
+
+:func:`investigate` runs every stage it has inputs for (data checks, drift,
+attribution, versions, quality), measures the *symptom* (the shift of the mean score,
+and with labels the loss of quality), then tests each finding by a counterfactual
+repair (:mod:`toolkit.repair`): undo the suspected fault, re-score, and measure how
+much of the symptom disappears. Hypotheses are ranked by that share, with the
+finding's severity and score breaking ties; findings that explain nothing sink.
+
+Without a model, a surrogate (gradient boosting fitted on the reference window to the
+logged scores) stands in for re-scoring, and the report says so.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from toolkit._exceptions import InputError
+from toolkit.findings import Finding, rank_findings
+from toolkit.intake import Frame, read_complaint
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["Investigation", "Symptom", "Verdict", "investigate"]
+
+#: Who usually owns a layer, when no column owner is configured.
+LAYER_OWNERS = {
+    "data": "the owner of the source system",
+    "pipeline": "data engineering (the feed or ETL that delivers the column)",
+    "population": "the model owner with the business (the world changed)",
+    "concept": "the model owner (retraining or relabelling)",
+    "model": "the model owner (the release that changed the model)",
+}
+_MIN_EXPLAINED = 0.05
+
+
+@dataclass
+class Symptom:
+    """What the complaint is about, measured: mean score and, with labels, quality."""
+
+    scorer: str  # "model", "surrogate" or "logged"
+    reference_mean: float
+    current_mean: float
+    noise: float  # standard error of the mean difference
+    quality_name: str | None = None
+    reference_quality: float | None = None
+    current_quality: float | None = None
+
+    @property
+    def shift(self) -> float:
+        return self.current_mean - self.reference_mean
+
+    @property
+    def significant(self) -> bool:
+        """A shift beyond three standard errors and 5% of the reference mean."""
+        scale = max(abs(self.reference_mean), 1e-9)
+        return abs(self.shift) > 3 * self.noise and abs(self.shift) / scale > 0.05
+
+    @property
+    def quality_drop(self) -> float | None:
+        if self.reference_quality is None or self.current_quality is None:
+            return None
+        return self.current_quality - self.reference_quality  # losses: up is worse
+
+    def describe(self) -> str:
+        text = (f"Mean score {self.reference_mean:.4g} in the reference window, "
+                f"{self.current_mean:.4g} in the current window ({self.shift:+.4g}, "
+                f"noise ±{2 * self.noise:.2g}; scored by the {self.scorer}).")
+        if self.quality_drop is not None:
+            text += (f" {self.quality_name} {self.reference_quality:.4g} → "
+                     f"{self.current_quality:.4g}.")
+        return text
+
+
+@dataclass
+class Verdict:
+    """The report's first words."""
+
+    headline: str
+    ok: bool
+    top: Finding | None = None
+    owner: str | None = None
+    next_step: str | None = None
+    explained: float | None = None
+
+
+@dataclass
+class Investigation:
+    """Everything the investigate template shows."""
+
+    frame: Frame
+    findings: list[Finding]
+    verdict: Verdict
+    symptom: Symptom | None = None
+    stages: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def _optional(module: str) -> Any:
+    """A stage module, or None when this installation does not have it yet."""
+    try:
+        return importlib.import_module(f"toolkit.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"toolkit.{module}":
+            raise
+        return None
+
+
+def _check_columns(reference: pd.DataFrame, current: pd.DataFrame, **columns: str | None) -> None:
+    if len(reference) == 0 or len(current) == 0:
+        empty = "reference" if len(reference) == 0 else "current"
+        raise InputError(
+            f"The {empty} window has no rows. Pass a file with data, or widen the window."
+        )
+    for option, col in columns.items():
+        if col and col not in current.columns and col not in reference.columns:
+            raise InputError(
+                f"The {option} column {col!r} is in neither window. Columns are: "
+                f"{', '.join(map(str, current.columns[:30]))}. Fix the --{option} option."
+            )
+
+
+def _focus(frame_: Frame, reference: pd.DataFrame, current: pd.DataFrame,
+           notes: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both windows restricted to the segment, when there is one."""
+    if not frame_.segment:
+        return reference, current
+    try:
+        ref = reference[reference.eval(frame_.segment).astype(bool)]
+        cur = current[current.eval(frame_.segment).astype(bool)]
+    except Exception as exc:
+        raise InputError(
+            f"The segment {frame_.segment!r} cannot be evaluated on the data: "
+            f"{type(exc).__name__}: {exc}. Write it as a pandas expression over column "
+            f"names, such as \"channel == 'app'\"."
+        ) from exc
+    if len(ref) < 30 or len(cur) < 30:
+        notes["segment"] = (f"The segment {frame_.segment} has {len(ref)} reference and "
+                            f"{len(cur)} current rows, too few to focus on; the whole "
+                            f"windows are investigated.")
+        return reference, current
+    return ref, cur
+
+
+def _features(reference: pd.DataFrame, current: pd.DataFrame, model: Any,
+              exclude: set[str | None]) -> list[str]:
+    from toolkit.scoring import model_features
+
+    named = model_features(model) if model is not None else None
+    if named:
+        return named
+    return [c for c in dict.fromkeys([*reference.columns, *current.columns]) if c not in exclude]
+
+
+def investigate(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    model: Any = None,
+    previous_model: Any = None,
+    target: str | None = None,
+    prediction: str | None = None,
+    timestamp: str | None = None,
+    segment: str | None = None,
+    complaint: str | None = None,
+    owners: dict[str, str] | None = None,
+    random_state: int = 0,
+) -> Investigation:
+    """Run the whole investigation path on two windows.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+        The window the model was known to work on, and the window complained about.
+    model, previous_model : estimator, optional
+        The deployed model and the version before it (loaded objects).
+    target, prediction, timestamp : str, optional
+        Column names of the label, the logged score and the event time.
+    segment : str, optional
+        A pandas expression (``"channel == 'app'"``) to focus on; the complaint may
+        suggest one too.
+    complaint : str, optional
+        The complaint as written.
+    owners : dict, optional
+        Column -> owner, for the verdict.
+    random_state : int, default=0
+
+    Returns
+    -------
+    Investigation
+    """
+    _check_columns(reference, current, target=target, prediction=prediction, timestamp=timestamp)
+    frame_ = read_complaint(complaint, current, timestamp=timestamp)
+    if segment:
+        frame_.segment = segment
+        frame_.notes.append(f"Segment: {segment}, as given.")
+    notes: dict[str, str] = {}
+    ref, cur = _focus(frame_, reference, current, notes)
+    exclude = {target, prediction, timestamp}
+    features = _features(ref, cur, model, exclude)
+    ctx = {"timestamp": timestamp, "target": target, "prediction": prediction,
+           "random_state": random_state, "features": features}
+    stages: dict[str, Any] = {}
+    findings: list[Finding] = []
+    for name, runner in _STAGES:
+        try:
+            result, found = runner(ref, cur, model=model, previous_model=previous_model, **ctx)
+        except _Missing as exc:
+            notes[name] = str(exc)
+            continue
+        except InputError as exc:
+            notes[name] = f"Skipped: {exc}"
+            continue
+        stages[name] = result
+        findings.extend(found)
+    from toolkit._explain import explain_findings
+
+    symptom, findings = explain_findings(findings, ref, cur, frame_, model=model,
+                                         previous_model=previous_model, ctx=ctx, notes=notes)
+    ranked = rank_hypotheses(findings, symptom)
+    return Investigation(frame_, ranked, _verdict(ranked, symptom, owners or {}), symptom, stages, notes)
+
+
+class _Missing(Exception):
+    """A stage that cannot run with what was given (said plainly in the report)."""
+
+
+def _stage_module(name: str, needs: str) -> Any:
+    module = _optional(name)
+    if module is None:
+        raise _Missing(f"Not built yet in this version of Steward ({needs}).")
+    return module
+
+
+def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
+    checks = _stage_module("checks", "data checks")
+    found = checks.run_checks(ref, cur, timestamp=kw["timestamp"], target=kw["target"],
+                              prediction=kw["prediction"], random_state=kw["random_state"])
+    return found, list(found)
+
+
+def _run_drift(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
+    drift = _stage_module("drift", "per-feature drift with intervals")
+    cols = [c for c in kw["features"] if c in ref.columns and c in cur.columns]
+    result = drift.feature_drift(ref, cur, columns=cols, random_state=kw["random_state"])
+    found = list(result.findings)
+    pred = kw["prediction"]
+    out: dict[str, Any] = {"features": result}
+    if pred and pred in ref.columns and pred in cur.columns:
+        pdrift = drift.prediction_drift(ref[pred], cur[pred], random_state=kw["random_state"])
+        out["prediction"] = pdrift
+        found.extend(pdrift.findings)
+    return out, found
+
+
+def _run_attribution(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
+    if kw["model"] is None:
+        raise _Missing("Needs a model: pass --model to see how the model's reasoning changed.")
+    attribution = _stage_module("attribution", "SHAP attribution drift")
+    result = attribution.attribution_drift(ref, cur, model=kw["model"], target=kw["target"],
+                                           random_state=kw["random_state"], progress=False)
+    return result, list(result.findings)
+
+
+def _run_versions(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
+    if kw["model"] is None or kw["previous_model"] is None:
+        raise _Missing("Needs two model versions: pass --model and --previous-model.")
+    versions = _stage_module("versions", "model version comparison")
+    result = versions.compare_versions(cur, model_a=kw["previous_model"], model_b=kw["model"],
+                                       target=kw["target"], random_state=kw["random_state"])
+    return result, list(result.findings)
+
+
+_STAGES = [("checks", _run_checks), ("drift", _run_drift),
+           ("attribution", _run_attribution), ("versions", _run_versions)]
+
+
+def priority(f: Finding, symptom: Symptom | None) -> float:
+    """How likely a finding is the root cause: the share of the symptom it explains
+    first, then its severity and score. Untested findings count as explaining a little."""
+    sev = f.severity_level / 2
+    if symptom is None or f.explained is None and not _has_symptom(symptom):
+        return 0.8 * sev + 0.2 * f.score
+    explained = 0.1 if f.explained is None else f.explained
+    return 0.5 * explained + 0.4 * sev + 0.1 * f.score
+
+
+def _has_symptom(symptom: Symptom) -> bool:
+    return symptom.significant or (symptom.quality_drop or 0) > 0
+
+
+def rank_hypotheses(findings: list[Finding], symptom: Symptom | None) -> list[Finding]:
+    """Rank findings as root-cause hypotheses (see :func:`priority`)."""
+    return rank_findings(findings, key=lambda f: priority(f, symptom))
+
+
+def _owner(f: Finding, owners: dict[str, str]) -> str:
+    for col in f.features:
+        if col in owners:
+            return owners[col]
+    return LAYER_OWNERS.get(f.layer, "the model owner")
+
+
+def _verdict(ranked: list[Finding], symptom: Symptom | None, owners: dict[str, str]) -> Verdict:
+    top = ranked[0] if ranked else None
+    if top is None or top.severity == "info":
+        text = ("No fault found: the current window differs from the reference only by "
+                "ordinary variation (no warning or critical finding).")
+        if symptom is not None and symptom.significant:
+            text += " The scores did move, but no check explains why; see the drift section."
+        return Verdict(text, ok=True)
+    share = "" if top.explained is None else f" It explains {top.explained:.0%} of the symptom."
+    return Verdict(
+        headline=f"Most likely root cause ({top.layer}): {top.summary}{share}",
+        ok=False, top=top, owner=_owner(top, owners), next_step=top.next_step,
+        explained=top.explained,
+    )
+
+
+def investigate_files(
+    reference: str,
+    current: str,
+    *,
+    model: str | None = None,
+    previous_model: str | None = None,
+    owners: str | None = None,
+    **options: Any,
+) -> Investigation:
+    """:func:`investigate` on files: CSV/Parquet windows, model files or URIs, owners YAML.
+
+    Empty strings count as not given, so templates can pass their defaults through.
+    """
+    from toolkit.io import load_model, read_table
+
+    if not reference or not current:
+        raise InputError(
+            "Both windows are needed: pass reference and current as paths to CSV or "
+            "Parquet files (e.g. -p reference ref.parquet -p current cur.parquet)."
+        )
+    ref = read_table(reference, name="reference")
+    cur = read_table(current, name="current")
+    deployed = load_model(model, name="model")[0] if model else None
+    previous = load_model(previous_model, name="previous model")[0] if previous_model else None
+    clean = {k: (None if v == "" else v) for k, v in options.items()}
+    return investigate(ref, cur, model=deployed, previous_model=previous,
+                       owners=read_owners(owners) if owners else None, **clean)
+
+
+def read_owners(path: str) -> dict[str, str]:
+    """Column -> owner mapping from a YAML file of ``column: owner`` lines."""
+    from pathlib import Path
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"Cannot read the owners file {path!r}: {exc}. It must be YAML "
+                         f"lines of the form 'column: owner'.") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"The owners file {path!r} must map column names to owners "
+                         f"('amount: payments team'); got {type(data).__name__}.")
+    return {str(k): str(v) for k, v in data.items()}
