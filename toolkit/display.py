@@ -154,3 +154,59 @@ def show_figure(fig: Any) -> None:
 
     _display(fig)
     plt.close(fig)
+
+
+def verdict_html(investigation: Any) -> str:
+    """The verdict block: headline, evidence, share explained, owner, next step."""
+    v = investigation.verdict
+    if v.ok:
+        extra = ""
+        if investigation.symptom is not None:
+            extra = f"<p class='steward-muted'>{html.escape(investigation.symptom.describe())}</p>"
+        return f"<div class='steward-verdict ok'><b>{html.escape(v.headline)}</b>{extra}</div>"
+    top = v.top
+    rows = [f"<p><b>{html.escape(v.headline)}</b></p>"]
+    if investigation.symptom is not None:
+        rows.append(f"<p>Symptom: {html.escape(investigation.symptom.describe())}</p>")
+    if v.explained is not None:
+        rows.append(f"<p>Counterfactual repair: {html.escape(str(top.evidence.get('repair', {}).get('how', '')))} "
+                    f"This removes <b>{v.explained:.0%}</b> of the symptom.</p>")
+    rows.append(f"<p>Owner: {html.escape(v.owner or '')}</p>")
+    rows.append(f"<p>Next step: {html.escape(v.next_step or '')}</p>")
+    runners = [f for f in investigation.findings[1:4] if f.severity != "info"]
+    if runners:
+        rows.append("<p class='steward-muted'>Other hypotheses: " + "; ".join(
+            html.escape(f"#{f.rank} {f.summary}") for f in runners) + "</p>")
+    return f"<div class='steward-verdict'>{''.join(rows)}</div>"
+
+
+def show_verdict(investigation: Any) -> None:
+    """Display the verdict of an :class:`toolkit.triage.Investigation`."""
+    show_html(verdict_html(investigation))
+
+
+def show_intake(investigation: Any, *, windows: Mapping[str, Any] | None = None) -> None:
+    """How the complaint was read, and what the windows hold."""
+    frame = investigation.frame
+    items = [f"<li>{html.escape(s)}</li>" for s in frame.describe()]
+    if frame.complaint:
+        items.insert(0, f"<li>Complaint: “{html.escape(frame.complaint)}”</li>")
+    for name, value in (windows or {}).items():
+        items.append(f"<li>{html.escape(str(name))}: {html.escape(str(value))}</li>")
+    if investigation.symptom is not None:
+        items.append(f"<li>Symptom measured: {html.escape(investigation.symptom.describe())}</li>")
+    for stage, note in investigation.notes.items():
+        items.append(f"<li>{html.escape(stage)}: {html.escape(note)}</li>")
+    show_html(f"<ul>{''.join(items)}</ul>")
+
+
+def show_stage(investigation: Any, stage: str, *, prefixes: tuple[str, ...] = (), limit: int = 15) -> None:
+    """Findings of one stage (by check prefix), or why the stage did not run."""
+    if stage not in investigation.stages:
+        show_note(investigation.notes.get(stage, f"The {stage} stage did not run."))
+        return
+    chosen = [f for f in investigation.findings if not prefixes or f.check.startswith(prefixes)]
+    if not chosen:
+        show_note(f"The {stage} stage ran and found nothing worth reporting.")
+        return
+    show_findings(chosen, limit=limit)
