@@ -59,6 +59,25 @@ def numeric_columns(df: pd.DataFrame, exclude: Iterable[str | None] = ()) -> lis
     return [c for c in df.columns if c not in skip and is_number_column(df[c])]
 
 
+def kind(series: pd.Series) -> str:
+    """Coarse type of a column: number, bool, datetime, text or empty (all null)."""
+    if pd.api.types.is_bool_dtype(series):
+        return "bool"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    if series.notna().sum() == 0:
+        return "empty"
+    if pd.api.types.is_numeric_dtype(series):
+        return "number"
+    return "text"
+
+
+def non_null_text(series: pd.Series, positions: np.ndarray | None = None) -> pd.Series:
+    """Non-null values of ``series`` (at ``positions``) as strings."""
+    s = take(series, positions)
+    return s[s.notna()].astype("str")
+
+
 def finite(series: pd.Series) -> np.ndarray:
     """The finite values of a numeric series as a float64 array."""
     values = series.to_numpy(dtype="float64", na_value=np.nan)
@@ -166,3 +185,80 @@ def clip01(x: float) -> float:
     if x != x:
         return 0.0
     return float(min(1.0, max(0.0, x)))
+
+
+def bonferroni_z(n_tests: int, *, alpha: float = 0.05) -> float:
+    """Two-sided normal quantile for ``alpha`` split over ``n_tests`` tests."""
+    from statistics import NormalDist
+
+    return float(NormalDist().inv_cdf(1 - alpha / (2 * max(1, n_tests))))
+
+
+def best_binary_split(z: np.ndarray, *, min_size: int | None = None) -> tuple[int, float, float]:
+    """Split a 0/1 sequence into a before and an after run of different rates.
+
+    Maximises the two-segment Bernoulli log-likelihood. Returns ``(j, rate_before,
+    rate_after)`` where ``j`` is the first position of the after run (0 when the
+    sequence is too short to split).
+    """
+    n = len(z)
+    m = max(10, n // 200) if min_size is None else min_size
+    if n < 2 * m:
+        return 0, float(np.mean(z)) if n else 0.0, float(np.mean(z)) if n else 0.0
+    c = np.cumsum(z, dtype="float64")
+    j = np.arange(m, n - m + 1)
+    kb, nb = c[j - 1], j.astype("float64")
+    ka, na = c[-1] - kb, n - nb
+    ll = _bern(kb, nb) + _bern(ka, na)
+    best = int(j[np.argmax(ll)])
+    return best, float(c[best - 1] / best), float((c[-1] - c[best - 1]) / (n - best))
+
+
+def _bern(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    p = k / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(k > 0, k * np.log(p), 0.0)
+        b = np.where(n - k > 0, (n - k) * np.log1p(-p), 0.0)
+    return a + b
+
+
+def time_order(df: pd.DataFrame, timestamp: str | None, *,
+               name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row order by time with NaT dropped, sorted datetime64 values), or None."""
+    if timestamp is None or timestamp not in df.columns:
+        return None
+    t = as_datetime(df[timestamp], name=name, column=timestamp).to_numpy(dtype="datetime64[ns]")
+    ok = np.flatnonzero(~np.isnat(t))
+    order = ok[np.argsort(t[ok], kind="stable")]
+    return order, t[order]
+
+
+def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
+                   base_rate: float, min_share: float = 0.6) -> dict[str, Any] | None:
+    """The one segment value holding most of the excess of ``mask`` over ``base_rate``.
+
+    Returns ``{"segment", "column", "value", "rate_in", "rate_out", "share_of_excess",
+    "rows"}`` when one value holds at least ``min_share`` of the excess and its rate
+    clearly exceeds the rate outside it; otherwise None.
+    """
+    total_excess = mask.sum() - base_rate * len(mask)
+    if total_excess <= 0:
+        return None
+    best = None
+    for col in columns:
+        values = frame[col].to_numpy(dtype=object)
+        g = pd.DataFrame({"v": values, "m": mask}).groupby("v", dropna=True)["m"]
+        g = g.agg(["sum", "size"])
+        excess = g["sum"] - base_rate * g["size"]
+        v = excess.idxmax()
+        share = float(excess[v] / total_excess)
+        if share >= min_share and (best is None or share > best["share_of_excess"]):
+            k_in, n_in = float(g.loc[v, "sum"]), float(g.loc[v, "size"])
+            k_out, n_out = float(mask.sum() - k_in), float(len(mask) - n_in)
+            lo_in = wilson_interval(k_in, n_in)[0]
+            hi_out = wilson_interval(k_out, n_out)[1] if n_out else 0.0
+            if lo_in > hi_out:
+                best = {"segment": segment_expr(col, v), "column": col, "value": v,
+                        "rate_in": k_in / n_in, "rate_out": k_out / max(n_out, 1),
+                        "share_of_excess": share, "rows": int(n_in)}
+    return best

@@ -20,8 +20,30 @@ def _scale(reference, current, **kw: Any) -> list[Finding]:
                         segment_columns=kw["segment_columns"], random_state=kw["random_state"])
 
 
+def _schema(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.schema import schema_changes
+
+    return schema_changes(reference, current, random_state=kw["random_state"])
+
+
+def _types(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.types import type_changes
+
+    return type_changes(reference, current, random_state=kw["random_state"])
+
+
+def _missing(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.missing import null_changes
+
+    return null_changes(reference, current, timestamp=kw["timestamp"],
+                        segment_columns=kw["segment_columns"], random_state=kw["random_state"])
+
+
 #: Family name -> runner, in report order. Explicit, filled by hand.
 FAMILIES: dict[str, Callable[..., list[Finding]]] = {
+    "schema": _schema,
+    "types": _types,
+    "missing": _missing,
     "scale": _scale,
 }
 
