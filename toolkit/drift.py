@@ -1,0 +1,364 @@
+"""Drift: did the population move, and by how much?
+
+Three checks, each returning its result with :class:`~toolkit.findings.Finding`
+objects (layer ``population``):
+
+- :func:`feature_drift`: per column, an effect size (PSI on reference-edge
+  histograms with out-of-range and missing bins) with a bootstrap interval, a
+  chi-square test, Benjamini-Hochberg control across columns, and a practical
+  threshold. A column is flagged only when its q-value is below ``alpha`` *and*
+  the lower bound of its effect exceeds ``threshold``, so two large samples of one
+  population raise nothing, and a small sample gets an interval too wide to flag.
+- :func:`prediction_drift`: the same for logged scores, plus the mean shift with
+  an interval and its direction, the symptom triage explains.
+- :func:`domain_classifier`: a classifier separating the windows; AUC with an
+  interval, and the columns that drive it.
+
+Numbers are computed from :class:`toolkit.profile.Profile` objects, so a profile
+computed once feeds both the data checks and drift.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from toolkit._drift_domain import DomainResult, domain_classifier
+from toolkit._drift_prediction import PredictionDrift, prediction_drift
+from toolkit._drift_stats import (
+    benjamini_hochberg,
+    bin_table,
+    binned_ks,
+    bootstrap_psi,
+    chi2_counts_test,
+    js_divergence,
+    ks_statistic,
+    noise_floor,
+    psi,
+    severity_of,
+    validate_settings,
+)
+from toolkit._exceptions import InputError
+from toolkit.findings import Finding
+from toolkit.profile import ColumnProfile, Profile, profile_frame
+
+__all__ = [
+    "DomainResult",
+    "DriftResult",
+    "PredictionDrift",
+    "benjamini_hochberg",
+    "domain_classifier",
+    "feature_drift",
+    "js_divergence",
+    "ks_statistic",
+    "noise_floor",
+    "prediction_drift",
+    "psi",
+]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DriftResult:
+    """Result of :func:`feature_drift`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per tested column, largest effect first: ``feature``, ``kind``,
+        ``effect`` (bias-corrected PSI), ``low``, ``high``, ``psi`` (plug-in),
+        ``noise_floor``, ``js``, ``ks_binned``, ``p_value``, ``q_value``,
+        ``drifted``, ``severity``, ``n_reference``, ``n_current``, null rates,
+        and for numerics ``shift`` (mean difference over the reference standard
+        deviation) with ``shift_low``/``shift_high`` and ``wasserstein`` (over the
+        reference standard deviation).
+    findings : list of Finding
+        One ``drift.feature`` finding per drifted column.
+    bins : dict of str to DataFrame
+        Per column: ``bin``, ``reference_share``, ``current_share``,
+        ``contribution`` (its term of the PSI).
+    skipped : DataFrame
+        Columns not tested, with the reason.
+    settings : dict
+        The thresholds and sizes used.
+    """
+
+    table: pd.DataFrame
+    findings: list[Finding]
+    bins: dict[str, pd.DataFrame]
+    skipped: pd.DataFrame
+    settings: dict[str, Any]
+
+
+def _as_profiles(
+    reference: Any, current: Any, columns: Sequence[str] | None, *, bins: int, top_k: int
+) -> tuple[Profile, Profile]:
+    for label, data in (("reference", reference), ("current", current)):
+        if not isinstance(data, pd.DataFrame | Profile):
+            raise InputError(
+                f"The {label} window must be a DataFrame or a toolkit.profile.Profile; got "
+                f"{type(data).__name__}. Read files with toolkit.io.read_table."
+            )
+        if (len(data) if isinstance(data, pd.DataFrame) else data.n_rows) == 0:
+            raise InputError(
+                f"The {label} window has no rows. Check the file and any filter or date "
+                "range that selected it."
+            )
+    if isinstance(reference, pd.DataFrame):
+        cols = [c for c in reference.columns if columns is None or c in columns]
+        reference = profile_frame(reference, columns=cols, bins=bins, top_k=top_k)
+    if isinstance(current, pd.DataFrame):
+        cols = [c for c in current.columns if columns is None or c in columns]
+        current = profile_frame(
+            current, columns=cols, edges=reference.edges(), bins=bins, top_k=top_k
+        )
+    return reference, current
+
+
+def _same_edges(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.array_equal(a, b))
+    return isinstance(a, tuple) and isinstance(b, tuple) and a == b
+
+
+def _skip_reason(ref: ColumnProfile | None, cur: ColumnProfile | None) -> str | None:
+    if ref is None:
+        return "only in the current window (see the schema check)"
+    if cur is None:
+        return "only in the reference window (see the schema check)"
+    if ref.kind != cur.kind or cur.counts is None:
+        return f"type changed ({ref.kind} to {cur.kind}; see the schema check)"
+    if ref.kind == "datetime":
+        return "date or time column: time moves between windows (see the volume checks)"
+    if not _same_edges(ref.edges, cur.edges) or ref.counts is None:
+        return "the current profile was binned on other edges; profile it on reference.edges()"
+    return None
+
+
+def _columns_to_test(
+    ref: Profile, cur: Profile, columns: Sequence[str] | None
+) -> tuple[list[str], list[dict[str, str]]]:
+    if columns is None:
+        names = list(ref.columns) + [c for c in cur.columns if c not in ref.columns]
+    else:
+        names = list(columns)
+        absent = [c for c in names if c not in ref.columns and c not in cur.columns]
+        if absent:
+            raise InputError(
+                f"Columns {absent[:10]} are in neither window; the reference has "
+                f"{list(ref.columns)[:20]}."
+            )
+    tested, skipped = [], []
+    for name in names:
+        reason = _skip_reason(ref.columns.get(name), cur.columns.get(name))
+        if reason is None:
+            tested.append(name)
+        else:
+            skipped.append({"feature": name, "reason": reason})
+    return tested, skipped
+
+
+def _location(ref: ColumnProfile, cur: ColumnProfile, z: float) -> dict[str, float]:
+    """Standardised mean shift with a normal interval, and normalised Wasserstein-1."""
+    nan = float("nan")
+    out = {"shift": nan, "shift_low": nan, "shift_high": nan, "wasserstein": nan}
+    if ref.kind != "numeric" or not (ref.std > 0) or cur.n_finite < 2:
+        return out
+    delta = cur.mean - ref.mean
+    se = np.sqrt(ref.std**2 / ref.n_finite + cur.std**2 / cur.n_finite)
+    out["shift"] = delta / ref.std
+    out["shift_low"] = (delta - z * se) / ref.std
+    out["shift_high"] = (delta + z * se) / ref.std
+    if ref.quantiles is not None and cur.quantiles is not None:
+        gap = np.abs(np.asarray(ref.quantiles) - np.asarray(cur.quantiles))
+        out["wasserstein"] = float(np.mean((gap[1:] + gap[:-1]) / 2)) / ref.std
+    return out
+
+
+def _feature_row(
+    name: str,
+    ref: ColumnProfile,
+    cur: ColumnProfile,
+    *,
+    smoothing: float,
+    n_boot: int,
+    confidence: float,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    from scipy import stats
+
+    r, c = ref.counts, cur.counts
+    effect, low, high = bootstrap_psi(
+        r, c, n_boot=n_boot, confidence=confidence, smoothing=smoothing, random_state=rng
+    )
+    _, _, p_value = chi2_counts_test(r, c)
+    nonempty = int(np.count_nonzero(np.asarray(r) + np.asarray(c)))
+    row: dict[str, Any] = {
+        "feature": name,
+        "kind": ref.kind,
+        "effect": effect,
+        "low": low,
+        "high": high,
+        "psi": psi(r, c, smoothing=smoothing),
+        "noise_floor": noise_floor(nonempty, ref.count, cur.count),
+        "js": js_divergence(r, c),
+        "ks_binned": binned_ks(r, c),
+        "p_value": p_value,
+        "n_reference": ref.count,
+        "n_current": cur.count,
+        "null_rate_reference": ref.null_rate,
+        "null_rate_current": cur.null_rate,
+    }
+    row.update(_location(ref, cur, float(stats.norm.ppf(0.5 + confidence / 2))))
+    return row
+
+
+def _feature_finding(row: pd.Series, bins: pd.DataFrame, settings: dict[str, Any]) -> Finding:
+    name = row["feature"]
+    moved = bins.reindex(bins["contribution"].abs().sort_values(ascending=False).index)
+    top = moved.head(3)
+    first = top.iloc[0]
+    summary = (
+        f"{name} shifted: PSI {row['effect']:.2f} ({settings['confidence']:.0%} CI "
+        f"{row['low']:.2f}-{row['high']:.2f}); bin {first['bin']} went from "
+        f"{first['reference_share']:.1%} to {first['current_share']:.1%}"
+    )
+    evidence = {
+        "column": name,
+        **{k: row[k] for k in row.index if k not in ("feature", "drifted", "severity")},
+        "threshold": settings["threshold"],
+        "critical": settings["critical"],
+        "confidence": settings["confidence"],
+        "top_bins": top[["bin", "reference_share", "current_share", "contribution"]],
+    }
+    return Finding(
+        check="drift.feature",
+        layer="population",
+        summary=summary,
+        severity=row["severity"],
+        score=float(row["effect"] / (row["effect"] + settings["critical"])),
+        features=(name,),
+        evidence=evidence,
+        next_step=(
+            f"Look at where {name} moved (plots.drift.plot_bin_shares), by segment and "
+            "over time. If a data check explains it (units, nulls, categories), fix the "
+            "feed; otherwise check whether it matters to the model (attribution drift)."
+        ),
+    )
+
+
+def feature_drift(
+    reference: pd.DataFrame | Profile,
+    current: pd.DataFrame | Profile,
+    *,
+    columns: Sequence[str] | None = None,
+    bins: int = 10,
+    top_k: int = 50,
+    threshold: float = 0.1,
+    critical: float = 0.25,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    n_boot: int = 200,
+    smoothing: float = 0.5,
+    random_state: int = 0,
+) -> DriftResult:
+    """Per-column drift with effect sizes, intervals and multiple-testing control.
+
+    Parameters
+    ----------
+    reference, current : DataFrame or Profile
+        The two windows, or their profiles (the current one profiled on
+        ``reference.edges()``). They are not modified.
+    columns : sequence of str, optional
+        Columns to test; by default every column. Columns present in one window
+        only, date columns and columns whose type changed are skipped (listed in
+        ``skipped``).
+    bins : int, default=10
+        Reference-quantile bins per numeric column (plus out-of-range and missing
+        bins; a value holding a large share gets a bin of its own).
+    top_k : int, default=50
+        Categories kept per categorical column; the rest share an ``other`` bin.
+    threshold : float, default=0.1
+        Practical threshold on PSI: a column is flagged only if the lower bound
+        of its effect exceeds it (0.1 is the usual "moderate shift").
+    critical : float, default=0.25
+        Lower bound from which a drifted column is critical (a "major shift").
+    alpha : float, default=0.05
+        False-discovery rate across columns (Benjamini-Hochberg).
+    confidence : float, default=0.95
+        Level of the intervals.
+    n_boot : int, default=200
+        Bootstrap replicates of the histograms (counts are resampled, not rows).
+    smoothing : float, default=0.5
+        PSI smoothing, see :func:`psi`.
+    random_state : int, default=0
+
+    Returns
+    -------
+    DriftResult
+
+    Raises
+    ------
+    InputError
+        If a window is empty or not a table, or a setting is out of range.
+    """
+    validate_settings(threshold, critical, alpha, confidence)
+    ref, cur = _as_profiles(reference, current, columns, bins=bins, top_k=top_k)
+    names, skipped = _columns_to_test(ref, cur, columns)
+    rng = np.random.default_rng(random_state)
+    rows, bin_tables = [], {}
+    for name in names:
+        rc, cc = ref.columns[name], cur.columns[name]
+        rows.append(
+            _feature_row(
+                name, rc, cc, smoothing=smoothing, n_boot=n_boot, confidence=confidence, rng=rng
+            )
+        )
+        bin_tables[name] = bin_table(rc, cc, smoothing)
+    table = _decide(pd.DataFrame(rows, columns=_TABLE_COLUMNS), threshold, critical, alpha)
+    settings = {
+        "threshold": threshold,
+        "critical": critical,
+        "alpha": alpha,
+        "confidence": confidence,
+        "bins": bins,
+        "top_k": top_k,
+        "n_boot": n_boot,
+        "n_reference": ref.n_rows,
+        "n_current": cur.n_rows,
+    }
+    findings = [
+        _feature_finding(row, bin_tables[row["feature"]], settings)
+        for _, row in table[table["drifted"]].iterrows()
+    ]
+    return DriftResult(
+        table=table,
+        findings=findings,
+        bins=bin_tables,
+        skipped=pd.DataFrame(skipped, columns=["feature", "reason"]),
+        settings=settings,
+    )
+
+
+_TABLE_COLUMNS = [
+    "feature", "kind", "effect", "low", "high", "psi", "noise_floor", "js", "ks_binned",
+    "p_value", "n_reference", "n_current", "null_rate_reference", "null_rate_current",
+    "shift", "shift_low", "shift_high", "wasserstein",
+]  # fmt: skip
+
+
+def _decide(table: pd.DataFrame, threshold: float, critical: float, alpha: float) -> pd.DataFrame:
+    table = table.copy()
+    table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy(dtype=float))
+    table["drifted"] = (table["q_value"] <= alpha) & (table["low"] > threshold)
+    table["severity"] = [
+        severity_of(low, threshold, critical) if drifted else "info"
+        for low, drifted in zip(table["low"], table["drifted"])
+    ]
+    order = ["feature", "kind", "effect", "low", "high", "p_value", "q_value", "drifted"]
+    rest = [c for c in table.columns if c not in order]
+    table = table[order + rest].sort_values("effect", ascending=False, kind="stable")
+    return table.reset_index(drop=True)
