@@ -1,0 +1,183 @@
+"""Audit measures and objectives on planted frames, against closed forms and scipy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from toolkit import Finding
+from toolkit._audit_checks import CHECK_RUNNERS, _CheckRun
+from toolkit._audit_config import Window, parse_config
+from toolkit.audit import evaluate, evaluate_config, measure_table, summary_text
+
+UTC = dt.UTC
+WINDOW = Window(dt.datetime(2024, 3, 10, tzinfo=UTC), dt.datetime(2024, 3, 11, tzinfo=UTC))
+
+
+def frame(n: int, *, seed: int, start: str, days: int = 1, null_x: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    label = (rng.random(n) < 1 / (1 + np.exp(-2 * x))).astype(int)
+    score = 1 / (1 + np.exp(-(2 * x + rng.normal(scale=0.7, size=n))))
+    x[rng.random(n) < null_x] = np.nan
+    ts = pd.Timestamp(start) + pd.to_timedelta(rng.integers(0, 86400 * days, n), unit="s")
+    return pd.DataFrame({"ts": ts.strftime("%Y-%m-%dT%H:%M:%S"), "x": x,
+                         "channel": rng.choice(["web", "app"], n), "score": score,
+                         "label": label})
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    frame(700, seed=1, start="2024-03-03", days=7).to_csv(tmp_path / "ref-week.csv", index=False)
+    frame(300, seed=2, start="2024-03-10", null_x=0.2).to_csv(tmp_path / "day.csv", index=False)
+    return tmp_path
+
+
+def config(folder: Path, objectives: list[dict], **extra):
+    raw = {"name": "t", "data": "*.csv", "timestamp": "ts", "window": "yesterday",
+           "reference": {"trailing": "7d"}, "prediction": "score", "target": "label",
+           "checks": [], "objectives": objectives} | extra
+    return parse_config(raw, base_dir=folder)
+
+
+def test_measures_match_closed_forms_and_scipy(data_dir: Path) -> None:
+    cfg = config(data_dir, [
+        {"name": "nulls", "measure": "missing.x.null_rate", "max": 0.5},
+        {"name": "auc", "measure": "quality.auc", "min": 0.5},
+        {"name": "app", "measure": "segment.channel == 'app'.auc", "min": 0.5},
+        {"name": "ratio", "measure": "volume.ratio", "min": 0.5},
+        {"name": "shift", "measure": "prediction.mean_change", "max": 1},
+    ])
+    result = evaluate_config(cfg, now="2024-03-11T01:00")
+    cur = pd.read_csv(data_dir / "day.csv")
+    ref = pd.read_csv(data_dir / "ref-week.csv")
+    m = result.measures
+    assert m["volume.rows"] == 300
+    assert m["missing.x.null_rate"] == pytest.approx(cur["x"].isna().mean())
+    u = stats.mannwhitneyu(cur.loc[cur.label == 1, "score"], cur.loc[cur.label == 0, "score"])
+    n1, n0 = (cur.label == 1).sum(), (cur.label == 0).sum()
+    assert m["quality.auc"] == pytest.approx(u.statistic / (n1 * n0))
+    app = cur[cur.channel == "app"]
+    u_app = stats.mannwhitneyu(app.loc[app.label == 1, "score"], app.loc[app.label == 0, "score"])
+    assert m["segment.channel == 'app'.auc"] == pytest.approx(
+        u_app.statistic / ((app.label == 1).sum() * (app.label == 0).sum()))
+    assert m["volume.ratio"] == pytest.approx(300 / (700 / 7))
+    assert m["prediction.mean_change"] == pytest.approx(cur.score.mean() - ref.score.mean())
+    assert result.status == "passed"
+    assert result.breached == []
+    assert "PASSED" in summary_text(result)
+
+
+def test_breach_boundaries_and_finding(data_dir: Path) -> None:
+    cur = pd.read_csv(data_dir / "day.csv")
+    rate = float(cur["x"].isna().mean())
+    cfg = config(data_dir, [
+        {"name": "at-max", "measure": "missing.x.null_rate", "max": rate},
+        {"name": "over", "measure": "missing.x.null_rate", "max": rate - 0.01,
+         "severity": "critical"},
+        {"name": "rows-floor", "measure": "volume.rows", "min": 301},
+    ])
+    result = evaluate_config(cfg, now="2024-03-11T01:00")
+    status = {r.objective.name: r.status for r in result.objectives}
+    assert status == {"at-max": "met", "over": "breached", "rows-floor": "breached"}
+    assert result.breached == ["over", "rows-floor"]
+    objective_findings = [f for f in result.findings if f.check == "audit.objective"]
+    assert {f.evidence["objective"] for f in objective_findings} == {"over", "rows-floor"}
+    over = next(f for f in objective_findings if f.evidence["objective"] == "over")
+    assert over.severity == "critical"
+    assert over.features == ("x",)
+    assert over.layer == "data"
+    assert over.evidence["value"] == pytest.approx(rate)
+    assert result.findings[0] is not None
+    assert result.findings[0].rank == 1
+    assert "BREACHED: over, rows-floor" in summary_text(result)
+
+
+def test_unavailable_measure_breaches_only_when_required(tmp_path: Path) -> None:
+    frame(50, seed=3, start="2024-03-10").drop(columns=["label"]).to_csv(
+        tmp_path / "d.csv", index=False)
+    cfg = config(tmp_path, [
+        {"name": "auc", "measure": "quality.auc", "min": 0.6},
+        {"name": "soft", "measure": "missing.gone.null_rate", "max": 0.1, "required": False},
+    ])
+    result = evaluate_config(cfg, now="2024-03-11")
+    auc, soft = result.objectives
+    assert auc.status == "unavailable"
+    assert auc.breached
+    assert "target column 'label' is not in the current window" in auc.reason
+    assert soft.status == "unavailable"
+    assert not soft.breached
+    assert result.breached == ["auc"]
+    table = measure_table(result)
+    assert table.set_index("measure").loc["quality.auc", "unavailable"] == auc.reason
+
+
+def test_empty_window_measures_zero_rows_and_breaches(data_dir: Path) -> None:
+    cfg = config(data_dir, [{"name": "rows", "measure": "volume.rows", "min": 1},
+                            {"name": "auc", "measure": "quality.auc", "min": 0.5}])
+    result = evaluate_config(cfg, now="2024-04-20T01:00")
+    assert result.measures["volume.rows"] == 0
+    assert result.breached == ["rows", "auc"]
+
+
+def test_inputs_are_not_modified_and_model_scores_fill_in(tmp_path: Path) -> None:
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    ref = frame(400, seed=4, start="2024-03-03", days=7)
+    cur = frame(200, seed=5, start="2024-03-10")
+    model = LogisticRegression().fit(ref[["x"]].fillna(0), ref["label"])
+    joblib.dump(model, tmp_path / "m.joblib")
+    pd.concat([ref, cur]).to_csv(tmp_path / "all.csv", index=False)
+    cfg = config(tmp_path, [{"name": "mean", "measure": "prediction.mean", "max": 1}],
+                 prediction="not_logged", model="m.joblib")
+    before = cur.copy()
+    result = evaluate(cfg, ref, cur, window=WINDOW)
+    pd.testing.assert_frame_equal(cur, before)
+    expected = model.predict_proba(cur[["x"]])[:, 1].mean()
+    assert result.measures["prediction.mean"] == pytest.approx(expected)
+
+
+def test_check_findings_feed_measures_and_a_broken_check_is_reported(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planted = [Finding(check="demo.one", layer="data", summary="s", severity="critical"),
+               Finding(check="demo.two", layer="data", summary="s", severity="warning")]
+    monkeypatch.setitem(CHECK_RUNNERS, "data", lambda ctx: _CheckRun(list(planted)))
+    cfg = config(data_dir, [{"name": "crit", "measure": "findings.critical_count", "max": 0},
+                            {"name": "one", "measure": "findings.check.demo.one.count",
+                             "max": 5}], checks=["data"])
+    result = evaluate_config(cfg, now="2024-03-11T01:00")
+    assert result.measures["findings.critical_count"] == 1
+    assert result.measures["findings.warning_count"] == 1
+    assert result.measures["findings.check.demo.one.count"] == 1
+    assert result.breached == ["crit"]
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(CHECK_RUNNERS, "data", broken)
+    result = evaluate_config(cfg, now="2024-03-11T01:00")
+    assert result.objectives[0].status == "unavailable"
+    assert "the data check could not run: RuntimeError: boom" in result.objectives[0].reason
+    failed = [f for f in result.findings if f.check == "audit.check_failed"]
+    assert len(failed) == 1
+    assert failed[0].evidence["check"] == "data"
+
+
+def test_same_population_meets_reasonable_objectives(tmp_path: Path) -> None:
+    ref = frame(14000, seed=6, start="2024-03-03", days=7)
+    cur = frame(2000, seed=7, start="2024-03-10")
+    pd.concat([ref, cur]).to_csv(tmp_path / "all.csv", index=False)
+    cfg = config(tmp_path, [
+        {"name": "auc-drop", "measure": "quality.auc_change", "min": -0.05},
+        {"name": "mean-shift", "measure": "prediction.mean_change", "min": -0.05, "max": 0.05},
+        {"name": "nulls", "measure": "missing.x.null_rate_change", "max": 0.02},
+        {"name": "volume", "measure": "volume.ratio", "min": 0.5, "max": 2},
+    ])
+    assert evaluate_config(cfg, now="2024-03-11T00:30").breached == []
