@@ -146,13 +146,21 @@ def _labelled(ctx: AuditContext, side: str, segment: str | None = None) -> tuple
 
 
 def _auc_of(y: Any, s: Any) -> float:
+    """ROC AUC as the Mann-Whitney U statistic over average ranks (ties count half).
+
+    Computed here rather than with scikit-learn so a nightly kernel does not pay
+    for importing it.
+    """
     import numpy as np
-    from sklearn.metrics import roc_auc_score
+    import pandas as pd
 
     classes = np.unique(y)
     if len(classes) != 2:
         raise Unavailable(f"AUC needs a binary label with both classes; got values {classes[:5]}")
-    return float(roc_auc_score(y == classes[1], s))
+    positive = y == classes[1]
+    ranks = pd.Series(s).rank(method="average").to_numpy()
+    n1, n0 = int(positive.sum()), int((~positive).sum())
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def _auc(ctx: AuditContext, arg: str | None) -> float:
