@@ -241,15 +241,33 @@ def run_template(
     return RunResult(run_dir, status, notebook, html_path, findings, manifest, error)
 
 
+def _ipc_kernel_manager(socket_dir: str) -> type:
+    """A kernel manager on local IPC sockets in ``socket_dir``: no TCP ports open, and
+    no warning about unencrypted TCP on every run."""
+    from jupyter_client.manager import KernelManager
+
+    class IPCKernelManager(KernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            kwargs.setdefault("transport", "ipc")
+            super().__init__(**kwargs)
+            self.ip = os.path.join(socket_dir, "kernel")
+
+    return IPCKernelManager
+
+
 def _execute(path: Path, notebook: Path, params: dict[str, Any], *, kernel_name: str) -> tuple[str, str | None]:
+    import tempfile
+
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     try:
-        papermill.execute_notebook(
-            str(path), str(notebook), parameters=params, kernel_name=kernel_name,
-            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-        )
+        with tempfile.TemporaryDirectory(prefix="steward-kernel-") as sockets:
+            papermill.execute_notebook(
+                str(path), str(notebook), parameters=params, kernel_name=kernel_name,
+                progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                kernel_manager_class=_ipc_kernel_manager(sockets),
+            )
     except PapermillExecutionError as exc:
         return "failed", f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
     except Exception as exc:  # kernel died, could not start, ...
