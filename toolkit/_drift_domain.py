@@ -22,6 +22,10 @@ from toolkit.profile import column_kind
 
 __all__ = ["DomainResult", "domain_classifier"]
 
+#: Held-out rows used for permutation importance: one prediction per column, so
+#: this bounds its cost; the AUC's standard error on 2,000 rows is about 0.015.
+_IMPORTANCE_ROWS = 2000
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DomainResult:
@@ -33,8 +37,9 @@ class DomainResult:
         Out-of-fold ROC AUC of reference (0) against current (1), with DeLong's
         interval.
     importance : DataFrame
-        ``feature``, ``importance`` (AUC lost when the column is shuffled in a
-        held-out fold), largest first; empty when the AUC's interval includes 0.5.
+        ``feature``, ``importance`` (AUC lost when the column is shuffled in up
+        to 2,000 held-out rows), largest first; empty when the AUC's interval
+        includes 0.5.
     n_reference, n_current : int
         Rows sampled from each window.
     columns : list of str
@@ -112,7 +117,7 @@ def _model(categorical: np.ndarray, random_state: int) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        max_iter=60,
+        max_iter=50,
         learning_rate=0.1,
         max_leaf_nodes=15,
         early_stopping=False,
@@ -145,13 +150,20 @@ def _importance(
     from sklearn.metrics import roc_auc_score
     from threadpoolctl import threadpool_limits
 
+    m, p = x.shape
+    per_call = max(1, 100_000 // max(m, 1))  # columns shuffled per batched predict
     drops = []
     with threadpool_limits(limits=1, user_api="openmp"):
         base = roc_auc_score(y, model.predict_proba(x)[:, 1])
-        for j in range(x.shape[1]):
-            shuffled = x.copy()
-            shuffled[:, j] = rng.permutation(shuffled[:, j])
-            drops.append(base - roc_auc_score(y, model.predict_proba(shuffled)[:, 1]))
+        for start in range(0, p, per_call):
+            cols = range(start, min(start + per_call, p))
+            # One predict over stacked copies: the per-tree cost is paid once per
+            # batch instead of once per column.
+            stacked = np.tile(x, (len(cols), 1))
+            for i, j in enumerate(cols):
+                stacked[i * m : (i + 1) * m, j] = rng.permutation(x[:, j])
+            scores = model.predict_proba(stacked)[:, 1].reshape(len(cols), m)
+            drops.extend(base - roc_auc_score(y, s) for s in scores)
     table = pd.DataFrame({"feature": columns, "importance": drops})
     return table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -235,14 +247,14 @@ def domain_classifier(
             )
     if not (isinstance(sample_size, int) and sample_size >= 10):
         raise InputError(f"sample_size must be an integer >= 10; got {sample_size!r}.")
-    used, skipped = _usable_columns(reference, current, columns)
+    rng = np.random.default_rng(random_state)
+    ref_s, cur_s = _sample(reference, sample_size, rng), _sample(current, sample_size, rng)
+    used, skipped = _usable_columns(ref_s, cur_s, columns)
     if not used:
         raise InputError(
             "No column can be compared between the windows (all are missing from one "
             "window, changed type, are dates, or are empty); see the schema check."
         )
-    rng = np.random.default_rng(random_state)
-    ref_s, cur_s = _sample(reference, sample_size, rng), _sample(current, sample_size, rng)
     both = pd.concat([ref_s[used], cur_s[used]], ignore_index=True)
     x, categorical = _encode(both, used, top_k)
     y = np.r_[np.zeros(len(ref_s)), np.ones(len(cur_s))].astype(np.int64)
@@ -251,7 +263,8 @@ def domain_classifier(
     auc, low, high = delong_auc(y, oof, confidence=confidence)
     importance = pd.DataFrame({"feature": pd.Series(dtype="str"), "importance": []})
     if low > 0.5:  # shuffling columns of an inseparable pair only measures noise
-        importance = _importance(model, x[test], y[test], used, rng)
+        held_out = np.sort(rng.permutation(test)[:_IMPORTANCE_ROWS])
+        importance = _importance(model, x[held_out], y[held_out], used, rng)
     res = {"auc": auc, "low": low, "high": high, "n_reference": len(ref_s),
            "n_current": len(cur_s), "n_splits": splits, "columns": used,
            "importance": importance}  # fmt: skip
