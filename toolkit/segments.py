@@ -151,7 +151,8 @@ def _encode(frame: pd.DataFrame, column: str, n_bins: int, max_levels: int, rng:
         return None
     if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
         return _categorical(column, s, max_levels)
-    if s.nunique(dropna=True) <= max(n_bins, 10):
+    few = max(n_bins, 10)  # a numeric column with this few values is sliced per value
+    if s.iloc[:10_000].nunique(dropna=True) <= few and s.nunique(dropna=True) <= few:
         return _categorical(column, s, max_levels)
     return _numeric(column, s, n_bins, rng)
 

@@ -207,15 +207,40 @@ def _count_metrics(pos: np.ndarray, neg: np.ndarray, tbin: int) -> dict[str, np.
         return {"auc": _auc_binned(pos, neg), "precision": tp / (tp + fp), "recall": tp / pos.sum(-1)}
 
 
-def _count_intervals(g: Any, G: int, s_a: Any, s_b: Any, y: Any, thr: float, n_bootstrap: int, rng: Any) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class _Scored:
+    """Scores of both versions with what every grouping reuses: bins and sort orders."""
+
+    s_a: np.ndarray
+    s_b: np.ndarray
+    y: np.ndarray
+    thr: float | None
+    ia: np.ndarray | None = None
+    ib: np.ndarray | None = None
+    K: int = 0
+    tbin: int = 0
+    order_a: np.ndarray | None = None
+    order_b: np.ndarray | None = None
+
+
+def _scored(s_a: np.ndarray, s_b: np.ndarray, y: np.ndarray, thr: float | None, task: str) -> _Scored:
+    import numpy as np
+
+    if task != "classification" or thr is None:
+        return _Scored(s_a, s_b, y, thr)
+    qs = np.quantile(np.concatenate([s_a[:100_000], s_b[:100_000]]), np.linspace(0, 1, _N_BINS + 1)[1:-1])
+    edges = np.unique(np.append(qs, thr))
+    return _Scored(s_a, s_b, y, thr, np.searchsorted(edges, s_a, side="right"),
+                   np.searchsorted(edges, s_b, side="right"), len(edges) + 1,
+                   int(np.searchsorted(edges, thr, side="right")), np.argsort(s_a), np.argsort(s_b))
+
+
+def _count_intervals(g: Any, G: int, sc: _Scored, n_bootstrap: int, rng: Any) -> dict[str, Any]:
     """Paired Poisson bootstrap of count metrics per group, on aggregated cells."""
     import numpy as np
     from scipy import sparse
 
-    qs = np.quantile(np.concatenate([s_a[:100_000], s_b[:100_000]]), np.linspace(0, 1, _N_BINS + 1)[1:-1])
-    edges = np.unique(np.append(qs, thr))
-    K, tbin = len(edges) + 1, int(np.searchsorted(edges, thr, side="right"))
-    ia, ib = np.searchsorted(edges, s_a, side="right"), np.searchsorted(edges, s_b, side="right")
+    y, ia, ib, K, tbin = sc.y, sc.ia, sc.ib, sc.K, sc.tbin
     key = ((g * K + ia) * K + ib) * 2 + y.astype(np.int64)
     cells = np.bincount(key, minlength=G * K * K * 2)
     nz = np.flatnonzero(cells)
@@ -231,11 +256,11 @@ def _count_intervals(g: Any, G: int, s_a: Any, s_b: Any, y: Any, thr: float, n_b
     return out  # index 0 of the first axis is the point estimate on the binned data
 
 
-def _group_metrics(column: str, codes: np.ndarray, exprs: list[Any], s_a: Any, s_b: Any, y: Any,
-                   task: str, thr: float | None, n_bootstrap: int, min_n: int, rng: Any) -> list[dict[str, Any]]:
+def _group_metrics(column: str, codes: np.ndarray, exprs: list[Any], sc: _Scored, task: str,
+                   n_bootstrap: int, min_n: int, rng: Any) -> list[dict[str, Any]]:
     import numpy as np
 
-    G = len(exprs)
+    s_a, s_b, y, G = sc.s_a, sc.s_b, sc.y, len(exprs)
     n = np.bincount(codes, minlength=G)
     rows: list[dict[str, Any]] = []
     sums = {}
@@ -262,30 +287,48 @@ def _group_metrics(column: str, codes: np.ndarray, exprs: list[Any], s_a: Any, s
         for k in np.flatnonzero(n >= min_n):
             d = mb[k] - ma[k]
             rows.append(_metric_row(column, exprs[k], int(n[k]), metric, ma[k], mb[k], d - _Z95 * se[k], d + _Z95 * se[k]))
-    if task == "classification" and thr is not None and n_bootstrap > 0:
-        rows += _bootstrapped_rows(column, codes, exprs, n, s_a, s_b, y, thr, n_bootstrap, min_n, rng)
+    if sc.order_a is not None and n_bootstrap > 0:
+        rows += _bootstrapped_rows(column, codes, exprs, n, sc, n_bootstrap, min_n, rng)
     return rows
 
 
-def _bootstrapped_rows(column: str, codes: Any, exprs: list[Any], n: Any, s_a: Any, s_b: Any, y: Any,
-                       thr: float, n_bootstrap: int, min_n: int, rng: Any) -> list[dict[str, Any]]:
+def _auc_by_group(codes: np.ndarray, G: int, s: np.ndarray, y: np.ndarray, by_score: np.ndarray) -> np.ndarray:
+    """Exact AUC of ``s`` per group (ties count half); ``by_score`` is ``argsort(s)``."""
     import numpy as np
-    from sklearn.metrics import roc_auc_score
 
-    boot = _count_intervals(codes, len(exprs), s_a, s_b, y, thr, n_bootstrap, rng)
+    small = codes.astype(np.int16) if G < 32_000 else codes  # radix sort for small codes
+    order = by_score[np.argsort(small[by_score], kind="stable")]
+    g, sv, yv = codes[order], s[order], y[order]
+    new_block = np.r_[True, (g[1:] != g[:-1]) | (sv[1:] != sv[:-1])]
+    block = np.cumsum(new_block) - 1
+    pos = np.bincount(block, weights=yv)
+    neg = np.bincount(block, weights=1 - yv)
+    bg = g[new_block]
+    cneg = np.cumsum(neg)
+    start = np.r_[0.0, np.bincount(bg, weights=neg, minlength=G).cumsum()[:-1]]  # negatives before the group
+    below = cneg - neg - start[bg]
+    num = np.bincount(bg, weights=pos * (below + 0.5 * neg), minlength=G)
+    P, N = np.bincount(bg, weights=pos, minlength=G), np.bincount(bg, weights=neg, minlength=G)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return num / (P * N)
+
+
+def _bootstrapped_rows(column: str, codes: Any, exprs: list[Any], n: Any, sc: _Scored,
+                       n_bootstrap: int, min_n: int, rng: Any) -> list[dict[str, Any]]:
+    import numpy as np
+
+    G = len(exprs)
+    boot = _count_intervals(codes, G, sc, n_bootstrap, rng)
+    exact = {"auc": (_auc_by_group(codes, G, sc.s_a, sc.y, sc.order_a),
+                     _auc_by_group(codes, G, sc.s_b, sc.y, sc.order_b))}
     rows = []
     for k in np.flatnonzero(n >= min_n):
-        m = codes == k
-        yk = y[m]
-        if yk.min() == yk.max():
-            continue
-        exact = {"auc": (roc_auc_score(yk, s_a[m]), roc_auc_score(yk, s_b[m]))}
         for metric in ("auc", "precision", "recall"):
             ra, rb = boot["a"][metric][:, k], boot["b"][metric][:, k]
-            a, b = exact.get(metric, (ra[0], rb[0]))
+            a, b = (exact[metric][0][k], exact[metric][1][k]) if metric in exact else (ra[0], rb[0])
             shift = (rb[1:] - ra[1:]) - (rb[0] - ra[0])
             shift = shift[np.isfinite(shift)]
-            if not (np.isfinite(a) and np.isfinite(b)) or shift.size == 0:
+            if not (np.isfinite(a) and np.isfinite(b)) or shift.size < 0.9 * n_bootstrap:
                 continue
             lo, hi = np.quantile(shift, [0.025, 0.975])
             rows.append(_metric_row(column, exprs[k], int(n[k]), metric, a, b, b - a + lo, b - a + hi))
@@ -435,7 +478,7 @@ def permutation_importance(data: pd.DataFrame, models: dict[str, Any], *, featur
         acc = dict.fromkeys(models, 0.0)
         for _ in range(n_repeats):
             Xp = X.copy()
-            Xp[f] = X[f].to_numpy()[rng.permutation(len(X))]
+            Xp[f] = X[f].iloc[rng.permutation(len(X))].reset_index(drop=True)  # keeps the dtype
             for k, m in models.items():
                 acc[k] += float(np.mean(np.abs(predict_scores(m, Xp, name=f"version {k.upper()}") - base[k])))
         for k in models:
@@ -687,9 +730,9 @@ def compare_versions(
     if len(lab):
         d_lab, ya, sa, sb = data.iloc[lab], y[lab], s_a[lab], s_b[lab]
         seg_cols = segment_columns if segment_columns is not None else _default_segments(data, [c for c in features if c != target])
-        rows = []
+        rows, sc = [], _scored(sa, sb, ya, thr, task)
         for col, codes, exprs in _segment_codes(d_lab, seg_cols, random_state):
-            rows += _group_metrics(col, codes, exprs, sa, sb, ya, task, thr, n_bootstrap, 30, rng)
+            rows += _group_metrics(col, codes, exprs, sc, task, n_bootstrap, 30, rng)
         metrics = pd.DataFrame(rows)
         if task == "classification":
             calib, ece = _calibration(sa, sb, ya)
