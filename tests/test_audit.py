@@ -1,0 +1,169 @@
+"""``steward audit`` and ``steward history`` end to end: exit codes, folders, history."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from toolkit import cli
+from toolkit.audit import History, history_path
+
+pytestmark = pytest.mark.filterwarnings("ignore:Your element with mimetype:UserWarning")
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "audit.ipynb"
+# Ten days of 12 rows: x, a label alternating 0/1, and a score that ranks it perfectly.
+ROWS = "\n".join(f"2024-03-{d:02d}T{2 * i:02d}:00:00,{(i % 5) / 10},{i % 2},"
+                 f"{0.2 + (i % 2) / 2 + (i % 3) / 100}" for d in range(1, 11) for i in range(12))
+
+
+def write_config(folder: Path, *, name: str = "nightly", data: str = "events.csv",
+                 extra: str = "") -> Path:
+    (folder / "events.csv").write_text("ts,x,label,score\n" + ROWS + "\n")
+    path = folder / f"{name}.yaml"
+    path.write_text(f"""\
+name: {name}
+data: {data}
+timestamp: ts
+window: yesterday
+reference:
+  trailing: 3d
+prediction: score
+target: label
+checks: []
+objectives:
+  - name: auc
+    measure: quality.auc
+    min: 0.6
+  - name: rows
+    measure: volume.rows
+    min: 5
+{extra}""")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "data", "message"),
+    [
+        ("  - name: x\n    measure: volume.rows\n    minimum: 3\n", "events.csv",
+         "objectives[2].minimum: unknown key. Did you mean 'min'?"),
+        ("  - name: x\n    measure: volume.rows\n    min: lots\n", "events.csv",
+         "objectives[2].min must be a number"),
+        ("", "missing.csv", "data: the file does not exist"),
+        ("", "days/*.parquet", "data: the glob matches no file"),
+        ("  - name: x\n    measure: quality.auc\n    min: 1.2\n", "events.csv",
+         "objectives[2].min = 1.2 is out of range"),
+        ("  - name: x\n    measure: volume.rowz\n    min: 1\n", "events.csv",
+         "unknown measure 'volume.rowz'. Did you mean 'volume.rows'"),
+    ],
+)
+def test_bad_configs_exit_2_without_starting_a_kernel(
+    tmp_path: Path, capsys, monkeypatch, extra: str, data: str, message: str
+) -> None:
+    import toolkit.runner
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a bad config must not start a kernel")
+
+    monkeypatch.setattr(toolkit.runner, "run_template", no_kernel)
+    config = write_config(tmp_path, data=data, extra=extra)
+    reports = tmp_path / "reports"
+    assert cli.main(["audit", str(config), "--reports-dir", str(reports)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert message in err
+    assert not reports.exists()
+
+
+def test_bad_now_and_missing_config_exit_2(tmp_path: Path, capsys) -> None:
+    config = write_config(tmp_path)
+    assert cli.main(["audit", str(config), "--now", "next tuesday"]) == 2
+    assert "now must be an ISO date or time" in capsys.readouterr().err
+    assert cli.main(["audit", str(tmp_path / "nope.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_unreadable_input_fails_with_a_folder_then_a_fixed_rerun_passes(
+    tmp_path: Path, capsys
+) -> None:
+    config = write_config(tmp_path, data="'*.*[tv]'")  # events.csv and, soon, broken.tsv
+    broken = tmp_path / "broken.tsv"
+    broken.write_bytes(b"\xff\xfe\x00garbage\x00\xff" * 50)
+    reports = tmp_path / "reports"
+    args = ["audit", str(config), "--reports-dir", str(reports), "--now", "2024-03-09T03:00"]
+    assert cli.main(args) == 2
+    captured = capsys.readouterr()
+    assert "the audit could not run" in captured.err
+    assert "FAILED" in captured.out
+    (folder,) = (reports / "audit").glob("2*")
+    objectives = json.loads((folder / "objectives.json").read_text())
+    assert objectives["status"] == "failed"
+    assert "broken.tsv" in objectives["error"]
+    assert (folder / "manifest.json").exists()
+    assert (folder / "audit.ipynb").exists()
+    (run,) = History(history_path(reports)).runs()
+    assert run["status"] == "failed"
+    assert run["exit_code"] == 2
+
+    broken.unlink()  # a failed run does not count as done: the same window runs again
+    assert cli.main(args) == 0
+    assert "PASSED" in capsys.readouterr().out
+    assert [r["status"] for r in History(history_path(reports)).runs()] == ["passed", "failed"]
+    assert cli.main(["history", "--reports-dir", str(reports)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:3] == ["id", "config", "window"]
+    assert "passed" in table[1]
+    assert "failed" in table[2]
+
+
+def test_two_audits_started_together_both_complete(tmp_path: Path) -> None:
+    configs = [write_config(tmp_path, name=name) for name in ("alpha", "beta")]
+    reports = tmp_path / "reports"
+    procs = [subprocess.Popen([sys.executable, "-m", "toolkit", "audit", str(c), "--reports-dir",
+                               str(reports), "--now", "2024-03-09T03:00"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for c in configs]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    folders = sorted((reports / "audit").glob("2*"))
+    assert len(folders) == 2
+    names = set()
+    for folder in folders:
+        assert {"audit.ipynb", "report.html", "findings.json", "manifest.json",
+                "objectives.json"} <= {p.name for p in folder.iterdir()}
+        payload = json.loads((folder / "objectives.json").read_text())
+        assert payload["status"] == "passed"
+        assert payload["run_dir"] == str(folder)
+        names.add(payload["config"])
+    assert names == {"alpha", "beta"}
+    runs = History(history_path(reports)).runs()
+    assert sorted(r["config"] for r in runs) == ["alpha", "beta"]
+    assert {r["run_dir"] for r in runs} == {str(f) for f in folders}
+    with sqlite3.connect(history_path(reports)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_history_command_on_an_empty_folder(tmp_path: Path, capsys) -> None:
+    assert cli.main(["history", "--reports-dir", str(tmp_path)]) == 0
+    assert "No audit runs" in capsys.readouterr().out
+    assert cli.main(["history", "--reports-dir", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["runs"] == []
+    assert cli.main(["history", "--reports-dir", str(tmp_path), "--limit", "-1"]) == 2
+
+
+def test_template_is_committed_clean_with_its_parameters() -> None:
+    nb = nbformat.read(TEMPLATE, as_version=4)
+    assert nb.metadata["kernelspec"] == {"name": "python3", "display_name": "Python 3",
+                                         "language": "python"}
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == []
+            assert cell.execution_count is None
+    assert set(papermill.inspect_notebook(str(TEMPLATE))) == {"config", "now", "history"}
