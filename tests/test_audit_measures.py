@@ -181,3 +181,23 @@ def test_same_population_meets_reasonable_objectives(tmp_path: Path) -> None:
         {"name": "volume", "measure": "volume.ratio", "min": 0.5, "max": 2},
     ])
     assert evaluate_config(cfg, now="2024-03-11T00:30").breached == []
+
+
+def test_drift_and_data_checks_feed_measures(tmp_path: Path) -> None:
+    ref = frame(2800, seed=8, start="2024-03-03", days=7)
+    cur = frame(400, seed=9, start="2024-03-10", null_x=0.4)
+    pd.concat([ref, cur]).to_csv(tmp_path / "all.csv", index=False)
+    objectives = [{"name": "drift", "measure": "drift.max_effect", "max": 0.25},
+                  {"name": "x", "measure": "drift.feature.x.effect", "max": 0.25},
+                  {"name": "scores", "measure": "drift.prediction.effect", "max": 0.25},
+                  {"name": "nothing-critical", "measure": "findings.critical_count", "max": 0}]
+    cfg = config(tmp_path, objectives, checks=["data", "drift"])
+    result = evaluate_config(cfg, now="2024-03-11T00:30")
+    assert result.breached == ["drift", "x", "nothing-critical"]
+    assert result.measures["drift.max_effect"] == result.measures["drift.feature.x.effect"]
+    planted = [f for f in result.findings if "x" in f.features and f.check != "audit.objective"]
+    assert {"drift.feature"} < {f.check for f in planted}  # drift and a data check saw it
+    # The window before has no planted change: every objective holds.
+    clean = evaluate_config(cfg, now="2024-03-10T00:30")
+    assert clean.breached == []
+    assert clean.measures["findings.critical_count"] == 0

@@ -235,35 +235,35 @@ def _present(ctx: AuditContext, column: str | None) -> str | None:
 
 
 def _run_drift(ctx: AuditContext) -> _CheckRun:
-    import importlib
+    """Feature drift of every shared column, and prediction drift when scores exist."""
+    from toolkit import drift
 
-    drift = importlib.import_module("toolkit.drift")
     cfg = ctx.config
     skip = {c for c in (cfg.timestamp, cfg.target, cfg.prediction) if c}
     features = [c for c in ctx.current.columns if c not in skip and c in ctx.reference.columns]
-    result = drift.feature_drift(ctx.reference[features], ctx.current[features],
-                                 random_state=cfg.random_state)
-    return _CheckRun(_findings_of(result), result=result)
+    result: dict[str, Any] = {"features": drift.feature_drift(
+        ctx.reference, ctx.current, columns=features, random_state=cfg.random_state)}
+    findings = list(result["features"].findings)
+    try:
+        ref_scores, cur_scores = ctx.scores("reference"), ctx.scores("current")
+    except Unavailable:
+        result["prediction"] = None
+    else:
+        result["prediction"] = drift.prediction_drift(
+            ref_scores, cur_scores, name=cfg.prediction or "prediction",
+            random_state=cfg.random_state)
+        findings += list(result["prediction"].findings)
+    return _CheckRun(findings, result=result)
 
 
 def _run_attribution(ctx: AuditContext) -> _CheckRun:
-    import importlib
+    from toolkit import attribution
 
-    attribution = importlib.import_module("toolkit.attribution")
     cfg = ctx.config
-    result = attribution.attribution_drift(ctx.reference, ctx.current, model=ctx.model(),
-                                           random_state=cfg.random_state)
-    return _CheckRun(_findings_of(result), result=result)
-
-
-def _findings_of(result: Any) -> list[Finding]:
-    if isinstance(result, list):
-        return [f for f in result if isinstance(f, Finding)]
-    for attr in ("findings", "to_findings"):
-        value = getattr(result, attr, None)
-        if value is not None:
-            return list(value() if callable(value) else value)
-    return []
+    result = attribution.attribution_drift(
+        ctx.reference, ctx.current, model=ctx.model(), target=_present(ctx, cfg.target),
+        random_state=cfg.random_state, progress=False)
+    return _CheckRun(list(result.findings), result=result)
 
 
 CHECK_RUNNERS: dict[str, Callable[[AuditContext], _CheckRun]] = {
@@ -284,46 +284,42 @@ def _ran(ctx: AuditContext, name: str) -> _CheckRun:
 
 
 def _drift_table(ctx: AuditContext) -> pd.DataFrame:
-    """Per-feature drift as a frame with ``feature`` and ``effect`` columns."""
-    import pandas as pd
-
-    run = _ran(ctx, "drift")
-    table = getattr(run.result, "table", run.result)
-    table = table() if callable(table) else table
-    if isinstance(table, pd.DataFrame) and {"feature", "effect"} <= set(table.columns):
-        return table
-    rows = [{"feature": f.features[0], "effect": f.evidence.get("effect"),
-             "flagged": f.severity != "info"}
-            for f in run.findings if f.features and "effect" in f.evidence]
-    return pd.DataFrame(rows, columns=["feature", "effect", "flagged"])
+    """Per-feature drift: ``feature``, ``effect`` (bias-corrected PSI), ``drifted``."""
+    return _ran(ctx, "drift").result["features"].table
 
 
 def _drift_max_effect(ctx: AuditContext, arg: str | None) -> float:
-    effects = _drift_table(ctx)["effect"].abs().dropna()
-    return float(effects.max()) if len(effects) else 0.0
+    effects = _drift_table(ctx)["effect"].dropna()
+    return max(0.0, float(effects.max())) if len(effects) else 0.0
 
 
 def _drift_flagged(ctx: AuditContext, arg: str | None) -> float:
-    table = _drift_table(ctx)
-    return float(table["flagged"].sum()) if "flagged" in table.columns else float(len(table))
+    return float(_drift_table(ctx)["drifted"].astype(bool).sum())
 
 
 def _drift_feature(ctx: AuditContext, arg: str | None) -> float:
     table = _drift_table(ctx)
     rows = table.loc[table["feature"] == arg, "effect"]
     if len(rows) == 0:
-        raise Unavailable(f"the drift check reports no effect for feature {arg!r}")
-    return abs(float(rows.iloc[0]))
+        skipped = _ran(ctx, "drift").result["features"].skipped
+        reasons = dict(zip(skipped.get("feature", ()), skipped.get("reason", ())))
+        why = f" (skipped: {reasons[arg]})" if arg in reasons else ""
+        raise Unavailable(f"the drift check reports no effect for feature {arg!r}{why}")
+    return float(rows.iloc[0])
+
+
+def _drift_prediction(ctx: AuditContext, arg: str | None) -> float:
+    pred = _ran(ctx, "drift").result["prediction"]
+    if pred is None:
+        raise Unavailable("no predictions to measure prediction drift on")
+    return float(pred.stats["effect"])
 
 
 def _attribution_ndcg(ctx: AuditContext, arg: str | None) -> float:
-    run = _ran(ctx, "attribution")
-    value = getattr(run.result, "ndcg", None)
-    if value is None:
-        value = next((f.evidence.get("ndcg") for f in run.findings if "ndcg" in f.evidence), None)
-    if value is None or not math.isfinite(float(value)):
+    value = float(_ran(ctx, "attribution").result.ndcg)
+    if not math.isfinite(value):
         raise Unavailable("the attribution check reports no NDCG")
-    return float(value)
+    return value
 
 
 def _all_findings(ctx: AuditContext) -> list[Finding]:
@@ -336,6 +332,7 @@ CHECK_MEASURES: dict[str, Callable[[AuditContext, str | None], float]] = {
     "drift.max_effect": _drift_max_effect,
     "drift.flagged_count": _drift_flagged,
     "drift.feature.effect": _drift_feature,
+    "drift.prediction.effect": _drift_prediction,
     "attribution.ndcg": _attribution_ndcg,
     "findings.count": lambda ctx, arg: float(len(_all_findings(ctx))),
     "findings.critical_count": lambda ctx, arg: float(

@@ -160,6 +160,7 @@ def parse_config(
 ) -> AuditConfig:
     """Validate an already-parsed configuration mapping (see :func:`load_config`)."""
     from toolkit._audit_measures import check_objective
+    from toolkit.io import is_model_uri
 
     cfg = _mapping(raw, "the config")
     _no_unknown(cfg, _TOP_KEYS, "")
@@ -170,7 +171,7 @@ def parse_config(
     ref_path, trailing = _reference(_required(cfg, "reference", ""), base)
     window = _window_spec(_required(cfg, "window", ""))
     model = _optional_str(cfg, "model")
-    if model is not None and "://" not in model and ":/" not in model:
+    if model is not None and not is_model_uri(model):
         model = _resolve(model, base)
         if not Path(model).is_file():
             raise ConfigError(
