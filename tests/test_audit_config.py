@@ -105,6 +105,8 @@ def test_fixed_reference_and_explicit_window(folder: Path) -> None:
         ({"objectives": [{"name": "a", "measure": "drift.max_effect", "max": 0.2}]},
          "comes from the 'drift' check, which this audit does not run"),
         ({"target": None}, "needs labels; set 'target: <column>'"),
+        ({"objectives": [{"name": "a", "measure": "findings.critical_count", "max": 0}]},
+         "counts the findings of the checks, and this audit runs none"),
         ({"checks": ["drfit"]}, "checks[0]: unknown check 'drfit'"),
         ({"checks": ["attribution"]}, "'attribution' needs a model"),
         ({"window": "last week"}, "window must be a positive duration"),
@@ -196,3 +198,18 @@ def test_registry_is_consistent() -> None:
         assert measure.low <= measure.high
         assert pattern.count("{") <= 1
     assert set(KEY_MEASURES) <= set(MEASURES)
+
+
+def test_the_commented_example_is_a_valid_config(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "examples" / "audit.yaml"
+    raw = yaml.safe_load(example.read_text())
+    (tmp_path / "p.parquet").write_bytes(b"")
+    raw["data"] = ["p.parquet"]  # the example's data does not ship; everything else must parse
+    cfg = parse_config(raw, base_dir=tmp_path)
+    assert cfg.model == "models:/fraud/Production"
+    assert len(cfg.objectives) == 8
+
+
+def test_docs_list_every_measure() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "audit.md").read_text()
+    assert [p for p in MEASURES if f"`{p}`" not in docs] == []

@@ -271,16 +271,18 @@ MEASURES: dict[str, Measure] = {
                            "NDCG of the current feature-importance ranking against the "
                            "reference's", "model", 0, 1, ("check:attribution",)),
     "findings.count": _M("findings.count", _from_check("findings.count"),
-                         "findings of the checks that ran", "data", 0),
+                         "findings of the checks that ran", "data", 0, needs=("checks",)),
     "findings.critical_count": _M("findings.critical_count",
                                   _from_check("findings.critical_count"),
-                                  "critical findings of the checks that ran", "data", 0),
+                                  "critical findings of the checks that ran", "data", 0,
+                                  needs=("checks",)),
     "findings.warning_count": _M("findings.warning_count", _from_check("findings.warning_count"),
-                                 "warning findings of the checks that ran", "data", 0),
+                                 "warning findings of the checks that ran", "data", 0,
+                                 needs=("checks",)),
     "findings.check.{check}.count": _M("findings.check.{check}.count",
                                        _from_check("findings.check.count"),
                                        "findings of one check (e.g. scale.unit_change)",
-                                       "data", 0),
+                                       "data", 0, needs=("checks",)),
 }
 
 #: Measures recorded in the history of every run (when they can be computed), so
@@ -347,6 +349,9 @@ def _check_need(need: str, objective: Objective, config: AuditConfig, *, key: st
         if config.prediction is None and config.model is None:
             raise ConfigError(f"{key}.measure: {objective.measure} needs predictions; set "
                               f"'prediction: <column>' or 'model: <path or URI>'.")
+    elif need == "checks" and not config.checks:
+        raise ConfigError(f"{key}.measure: {objective.measure} counts the findings of the "
+                          f"checks, and this audit runs none. Add checks: [data, drift].")
     elif need == "target" and config.target is None:
         raise ConfigError(f"{key}.measure: {objective.measure} needs labels; set "
                           f"'target: <column>'.")

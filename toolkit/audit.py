@@ -162,9 +162,8 @@ def _applies(name: str, config: AuditConfig) -> bool:
     """Whether a key measure makes sense for this config (no noise in the history)."""
     needs = find_measure(name)[0].needs
     has = {"prediction": config.prediction is not None or config.model is not None,
-           "target": config.target is not None}
-    return all(has.get(n, n.removeprefix("check:") in config.checks) for n in needs) and (
-        not name.startswith("findings.") or bool(config.checks))
+           "target": config.target is not None, "checks": bool(config.checks)}
+    return all(has.get(n, n.removeprefix("check:") in config.checks) for n in needs)
 
 
 def evaluate_config(config: AuditConfig, *, now: _dt.datetime | str | None = None) -> AuditResult:
