@@ -20,15 +20,28 @@ import pandas as pd
 
 def make_data(n: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "amount": rng.lognormal(3, 1, n), "age": rng.integers(18, 80, n).astype(float),
-        "tenure": rng.exponential(24, n), "score1": rng.normal(size=n), "score2": rng.normal(size=n),
-        "score3": rng.normal(size=n), "noise": rng.normal(size=n),
-        "channel": pd.Categorical(rng.choice(["app", "web", "store"], n, p=[0.3, 0.5, 0.2])),
-        "region": pd.Categorical(rng.choice(["north", "south", "east", "west"], n)),
-    })
-    logit = (0.8 * df.score1 + df.score2 + 0.5 * np.log(df.amount) - 2.5 + 0.02 * (df.age - 50)
-             + 0.3 * df.score3 * (df.channel == "app") - 0.01 * df.tenure)
+    df = pd.DataFrame(
+        {
+            "amount": rng.lognormal(3, 1, n),
+            "age": rng.integers(18, 80, n).astype(float),
+            "tenure": rng.exponential(24, n),
+            "score1": rng.normal(size=n),
+            "score2": rng.normal(size=n),
+            "score3": rng.normal(size=n),
+            "noise": rng.normal(size=n),
+            "channel": pd.Categorical(rng.choice(["app", "web", "store"], n, p=[0.3, 0.5, 0.2])),
+            "region": pd.Categorical(rng.choice(["north", "south", "east", "west"], n)),
+        }
+    )
+    logit = (
+        0.8 * df.score1
+        + df.score2
+        + 0.5 * np.log(df.amount)
+        - 2.5
+        + 0.02 * (df.age - 50)
+        + 0.3 * df.score3 * (df.channel == "app")
+        - 0.01 * df.tenure
+    )
     df["y"] = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     return df
 
@@ -45,8 +58,15 @@ def main() -> None:
     args = p.parse_args()
     feats = ["amount", "age", "tenure", "score1", "score2", "score3", "noise", "channel", "region"]
     train, data = make_data(200_000, 1), make_data(args.rows, 2)
-    kw = {"n_estimators": args.trees, "num_leaves": 31, "subsample": 0.8, "subsample_freq": 1,
-          "colsample_bytree": 0.8, "verbose": -1, "n_jobs": 2}
+    kw = {
+        "n_estimators": args.trees,
+        "num_leaves": 31,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.8,
+        "verbose": -1,
+        "n_jobs": 2,
+    }
     a = lgb.LGBMClassifier(random_state=0, **kw).fit(train[feats], train["y"])
     b = lgb.LGBMClassifier(random_state=1, **kw).fit(train[feats], train["y"])
     t0 = time.perf_counter()
@@ -54,15 +74,25 @@ def main() -> None:
     predict_scores(b, data)
     scoring = time.perf_counter() - t0
     t0 = time.perf_counter()
-    result = compare_versions(data, model_a=a, model_b=b, target="y", segment_columns=["channel", "region"],
-                              random_state=0)
+    result = compare_versions(
+        data,
+        model_a=a,
+        model_b=b,
+        target="y",
+        segment_columns=["channel", "region"],
+        random_state=0,
+    )
     full = time.perf_counter() - t0
-    print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+    )
     print(f"rows {args.rows:,}, trees {args.trees}, features {len(feats)}")
     print(f"scoring both versions once: {scoring:.2f} s")
     print(f"full comparison:            {full:.2f} s  (ratio {full / scoring:.2f}x, target < 5x)")
-    print(f"slices tested {result.slices.n_tested}, reported {len(result.slices.table)}; "
-          f"findings: {[(f.severity, f.check) for f in result.findings]}")
+    print(
+        f"slices tested {result.slices.n_tested}, reported {len(result.slices.table)}; "
+        f"findings: {[(f.severity, f.check) for f in result.findings]}"
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ samples make significant.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -102,7 +103,7 @@ def _literal(value: Any) -> str:
 def _round_sig(x: float, digits: int = 3) -> float:
     if x == 0 or not math.isfinite(x):
         return float(x)
-    return float(round(x, digits - 1 - int(math.floor(math.log10(abs(x))))))
+    return float(round(x, digits - 1 - math.floor(math.log10(abs(x)))))
 
 
 def _categorical(name: str, values: pd.Series, max_levels: int) -> _Column:
@@ -137,13 +138,15 @@ def _numeric(name: str, values: pd.Series, n_bins: int, rng: np.random.Generator
         exprs: list[str | None] = [f"{q}.notna()"]
     else:
         exprs = [f"{q} < {edges[0]!r}"]
-        exprs += [f"{lo!r} <= {q} < {hi!r}" for lo, hi in zip(edges[:-1], edges[1:])]
+        exprs += [f"{lo!r} <= {q} < {hi!r}" for lo, hi in itertools.pairwise(edges)]
         exprs += [f"{q} >= {edges[-1]!r}"]
     exprs += [f"{q}.isna()"]
     return _Column(name, codes, exprs)
 
 
-def _encode(frame: pd.DataFrame, column: str, n_bins: int, max_levels: int, rng: Any) -> _Column | None:
+def _encode(
+    frame: pd.DataFrame, column: str, n_bins: int, max_levels: int, rng: Any
+) -> _Column | None:
     import pandas as pd
 
     s = frame[column]
@@ -169,13 +172,11 @@ def _stats(codes: np.ndarray, d: np.ndarray, d2: np.ndarray, k: int) -> tuple[np
 
 def _candidates(cols: list[_Column], d: np.ndarray, max_order: int, min_n: int) -> pd.DataFrame:
     """Sufficient statistics of every slice with enough rows."""
-    import itertools
-
     import numpy as np
     import pandas as pd
 
     d2 = d * d
-    parts = []
+    parts: list[tuple[Any, ...]] = []
     for c in cols:
         n, s, ss = _stats(c.codes, d, d2, len(c.exprs))
         for i, e in enumerate(c.exprs):
@@ -189,7 +190,18 @@ def _candidates(cols: list[_Column], d: np.ndarray, max_order: int, min_n: int) 
                 i, j = divmod(int(idx), kb)
                 if a.exprs[i] is not None and b.exprs[j] is not None:
                     expr = f"{a.exprs[i]} and {b.exprs[j]}"
-                    parts.append((expr, (a.name, b.name), 2, (a.name, b.name), (i, j), n[idx], s[idx], ss[idx]))
+                    parts.append(
+                        (
+                            expr,
+                            (a.name, b.name),
+                            2,
+                            (a.name, b.name),
+                            (i, j),
+                            n[idx],
+                            s[idx],
+                            ss[idx],
+                        )
+                    )
     names = ["segment", "columns", "order", "_cols", "_codes", "support", "sum", "sumsq"]
     return pd.DataFrame(parts, columns=names)
 
@@ -238,7 +250,9 @@ def _validate(frame: Any, loss: Any, baseline: Any, columns: Any, alpha: float) 
     cols = list(frame.columns) if columns is None else list(columns)
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise InputError(f"find_slices: columns {missing} are not in the frame; pick from {list(frame.columns)}.")
+        raise InputError(
+            f"find_slices: columns {missing} are not in the frame; pick from {list(frame.columns)}."
+        )
     if not 0 < alpha < 1:
         raise InputError(f"find_slices: alpha must be in (0, 1); got {alpha!r}.")
     return loss, base, cols
@@ -310,28 +324,55 @@ def find_slices(
     if scale is None:
         ref = loss if base is None else base
         scale = float(np.mean(np.abs(ref))) if n_rows else 0.0
-    min_n = max(_MIN_ROWS, int(math.ceil(min_support * n_rows if min_support < 1 else min_support)))
+    min_n = max(_MIN_ROWS, math.ceil(min_support * n_rows if min_support < 1 else min_support))
     rng = np.random.default_rng(random_state)
     encoded = [_encode(frame, c, n_bins, max_levels, rng) for c in cols]
     enc = [c for c in encoded if c is not None]
     cand = _candidates(enc, d, max_order, min_n) if n_rows >= 2 * min_n else None
-    report = dict(n_rows=n_rows, alpha=alpha, min_effect=min_effect, scale=float(scale))
+    settings = {"alpha": alpha, "min_effect": min_effect, "scale": float(scale)}
     if cand is None or cand.empty:
-        return SliceReport(table=_empty_table(), n_tested=0, **report)
-    table = _select(cand, enc, d, loss, base, alpha=alpha, threshold=min_effect * scale, max_slices=max_slices)
-    return SliceReport(table=table, n_tested=len(cand), **report)
+        return SliceReport(table=_empty_table(), n_tested=0, n_rows=n_rows, **settings)
+    table = _select(
+        cand, enc, d, loss, base, alpha=alpha, threshold=min_effect * scale, max_slices=max_slices
+    )
+    return SliceReport(table=table, n_tested=len(cand), n_rows=n_rows, **settings)
 
 
 def _empty_table() -> pd.DataFrame:
     import pandas as pd
 
-    names = ["segment", "columns", "order", "support", "share", "mean", "rest_mean", "effect",
-             "ci_low", "ci_high", "z", "p_value", "q_value", "explained", "loss_mean", "baseline_mean"]
+    names = [
+        "segment",
+        "columns",
+        "order",
+        "support",
+        "share",
+        "mean",
+        "rest_mean",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "z",
+        "p_value",
+        "q_value",
+        "explained",
+        "loss_mean",
+        "baseline_mean",
+    ]
     return pd.DataFrame({n: [] for n in names})
 
 
-def _select(cand: pd.DataFrame, enc: list[_Column], d: np.ndarray, loss: np.ndarray,
-            base: np.ndarray | None, *, alpha: float, threshold: float, max_slices: int) -> pd.DataFrame:
+def _select(
+    cand: pd.DataFrame,
+    enc: list[_Column],
+    d: np.ndarray,
+    loss: np.ndarray,
+    base: np.ndarray | None,
+    *,
+    alpha: float,
+    threshold: float,
+    max_slices: int,
+) -> pd.DataFrame:
     """Benjamini-Hochberg selection, practical threshold, then greedy pruning."""
     import numpy as np
     import pandas as pd
@@ -365,22 +406,38 @@ def _select(cand: pd.DataFrame, enc: list[_Column], d: np.ndarray, loss: np.ndar
             if n_own < _MIN_ROWS:
                 continue
             free = ~covered
-            _, _, eff_own, _, z_own = _welch(n_own, float(d[own].sum()), float((d[own] ** 2).sum()),
-                                             float(free.sum()), float(d[free].sum()), float((d[free] ** 2).sum()))
+            _, _, eff_own, _, z_own = _welch(
+                n_own,
+                float(d[own].sum()),
+                float((d[own] ** 2).sum()),
+                float(free.sum()),
+                float(d[free].sum()),
+                float((d[free] ** 2).sum()),
+            )
             if not (z_own >= z_pick and eff_own >= threshold):
                 continue  # explained by slices already kept
         covered |= mask
         excess = float(n[i] * effect[i])
-        rows.append({
-            "segment": cand["segment"].iat[i], "columns": cand["columns"].iat[i],
-            "order": int(cand["order"].iat[i]), "support": int(n[i]), "share": n[i] / n_all,
-            "mean": mean[i], "rest_mean": rest[i], "effect": effect[i],
-            "ci_low": effect[i] - zc * se[i], "ci_high": effect[i] + zc * se[i],
-            "z": z[i], "p_value": p[i], "q_value": q[i],
-            "explained": min(1.0, max(0.0, excess / s_all)) if s_all > 0 else 1.0,
-            "loss_mean": float(loss[mask].mean()),
-            "baseline_mean": float(base[mask].mean()) if base is not None else float("nan"),
-        })
+        rows.append(
+            {
+                "segment": cand["segment"].iat[i],
+                "columns": cand["columns"].iat[i],
+                "order": int(cand["order"].iat[i]),
+                "support": int(n[i]),
+                "share": n[i] / n_all,
+                "mean": mean[i],
+                "rest_mean": rest[i],
+                "effect": effect[i],
+                "ci_low": effect[i] - zc * se[i],
+                "ci_high": effect[i] + zc * se[i],
+                "z": z[i],
+                "p_value": p[i],
+                "q_value": q[i],
+                "explained": min(1.0, max(0.0, excess / s_all)) if s_all > 0 else 1.0,
+                "loss_mean": float(loss[mask].mean()),
+                "baseline_mean": float(base[mask].mean()) if base is not None else float("nan"),
+            }
+        )
         if len(rows) >= max_slices:
             break
     return pd.DataFrame(rows) if rows else _empty_table()
