@@ -106,7 +106,7 @@ def _encode(data: pd.DataFrame, columns: list[str], top_k: int) -> tuple[np.ndar
         categorical[j] = True
         text = s.astype("string")  # one vocabulary for every storage of text
         top = text.value_counts(dropna=True).index[:top_k]
-        codes = pd.Categorical(text, categories=top).codes.astype(np.float64)
+        codes = pd.Index(top).get_indexer(text).astype(np.float64)
         codes[(codes < 0) & text.notna().to_numpy()] = len(top)  # "other"
         codes[text.isna().to_numpy()] = np.nan
         x[:, j] = codes
