@@ -78,6 +78,14 @@ def non_null_text(series: pd.Series, positions: np.ndarray | None = None) -> pd.
     return s[s.notna()].astype("str")
 
 
+def looks_like_identifier(series: pd.Series) -> bool:
+    """Whole numbers, nearly all distinct: an id or counter, not a quantity."""
+    if not pd.api.types.is_integer_dtype(series):
+        return False
+    head = series.iloc[:20_000].dropna()
+    return len(head) >= 100 and head.nunique() >= 0.95 * len(head)
+
+
 def finite(series: pd.Series) -> np.ndarray:
     """The finite values of a numeric series as a float64 array."""
     values = series.to_numpy(dtype="float64", na_value=np.nan)
@@ -102,7 +110,9 @@ def as_datetime(series: pd.Series, *, name: str, column: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         out = series
     else:
-        out = pd.to_datetime(series, errors="coerce", format="mixed")
+        out = pd.to_datetime(series, errors="coerce")  # one inferred format: fast
+        if (out.isna() & series.notna()).mean() > 0.1:
+            out = pd.to_datetime(series, errors="coerce", format="mixed")
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_convert("UTC").dt.tz_localize(None)
     bad = out.isna() & series.notna()
@@ -233,11 +243,20 @@ def time_order(df: pd.DataFrame, timestamp: str | None, *,
     return order, t[order]
 
 
-def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
-                   base_rate: float, min_share: float = 0.6) -> dict[str, Any] | None:
-    """The one segment value holding most of the excess of ``mask`` over ``base_rate``.
+def _group_rates(mask: np.ndarray, frame: pd.DataFrame, col: str) -> pd.DataFrame:
+    g = pd.Series(mask, index=frame.index).groupby(frame[col], dropna=True, observed=True)
+    return g.agg(["sum", "size"])
 
-    Returns ``{"segment", "column", "value", "rate_in", "rate_out", "share_of_excess",
+
+def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
+                   base_rate: float, reference: tuple[np.ndarray, pd.DataFrame] | None = None,
+                   min_share: float = 0.6) -> dict[str, Any] | None:
+    """The one segment value holding most of the excess of ``mask`` over its base rate.
+
+    The base rate of a value is its rate in ``reference`` (``(mask, frame)``) when that
+    holds at least 30 rows of the value, else ``base_rate``: a segment that always had
+    the property is not where a new problem concentrates. Returns ``{"segment",
+    "column", "value", "rate_in", "reference_rate_in", "rate_out", "share_of_excess",
     "rows"}`` when one value holds at least ``min_share`` of the excess and its rate
     clearly exceeds the rate outside it; otherwise None.
     """
@@ -246,10 +265,16 @@ def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
         return None
     best = None
     for col in columns:
-        values = frame[col].to_numpy(dtype=object)
-        g = pd.DataFrame({"v": values, "m": mask}).groupby("v", dropna=True)["m"]
-        g = g.agg(["sum", "size"])
-        excess = g["sum"] - base_rate * g["size"]
+        g = _group_rates(mask, frame, col)
+        base = pd.Series(base_rate, index=g.index)
+        if reference is not None and col in reference[1].columns:
+            r = _group_rates(reference[0], reference[1], col)
+            r = r[r["size"] >= 30]
+            known = base.index.intersection(r.index)
+            base[known] = (r["sum"] / r["size"])[known]
+        excess = g["sum"] - base * g["size"]
+        if not len(excess):
+            continue
         v = excess.idxmax()
         share = float(excess[v] / total_excess)
         if share >= min_share and (best is None or share > best["share_of_excess"]):
@@ -257,8 +282,43 @@ def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
             k_out, n_out = float(mask.sum() - k_in), float(len(mask) - n_in)
             lo_in = wilson_interval(k_in, n_in)[0]
             hi_out = wilson_interval(k_out, n_out)[1] if n_out else 0.0
-            if lo_in > hi_out:
+            if lo_in > max(hi_out, float(base[v])):
                 best = {"segment": segment_expr(col, v), "column": col, "value": v,
-                        "rate_in": k_in / n_in, "rate_out": k_out / max(n_out, 1),
-                        "share_of_excess": share, "rows": int(n_in)}
+                        "rate_in": k_in / n_in, "reference_rate_in": float(base[v]),
+                        "rate_out": k_out / max(n_out, 1), "share_of_excess": share,
+                        "rows": int(n_in)}
     return best
+
+
+def locate(mask: np.ndarray, current: pd.DataFrame, segs: list[str],
+           order: tuple[np.ndarray, np.ndarray] | None, *, base: float,
+           reference: tuple[np.ndarray, pd.DataFrame] | None = None) -> dict[str, Any]:
+    """Where and since when the rows flagged by ``mask`` concentrate.
+
+    ``base`` is the rate expected without the problem (the reference rate);
+    ``reference`` = ``(mask, frame)`` gives per-segment base rates. Returns
+    ``segment`` (an expression or None), ``since`` (ISO time or None) and
+    ``share_affected`` (the share of rows in that scope), plus the rates behind them.
+    """
+    out: dict[str, Any] = {"segment": None, "since": None, "share_affected": float(mask.mean())}
+    seg = (excess_segment(mask, current, segs, base_rate=base, reference=reference)
+           if segs else None)
+    if seg is not None:
+        out.update(segment=seg["segment"], share_affected=seg["rows"] / len(mask),
+                   rate_in_segment=seg["rate_in"], rate_outside_segment=seg["rate_out"],
+                   reference_rate_in_segment=seg["reference_rate_in"])
+    if order is not None:
+        rows, times = order
+        zt = mask[rows]
+        j, before, after = best_binary_split(zt)
+        if j > 0:
+            lo_after = wilson_interval(after * (len(zt) - j), len(zt) - j)[0]
+            hi_before = wilson_interval(before * j, j)[1]
+            total_excess = max((mask.mean() - base) * len(zt), 1e-12)
+            excess_after = (after - base) * (len(zt) - j) / total_excess
+            near_base = before <= base + (after - base) / 4
+            if lo_after > hi_before and near_base and excess_after >= 0.6:
+                out.update(since=iso(times[j]), rate_before=before, rate_after=after)
+                if seg is None:
+                    out["share_affected"] = (len(zt) - j) / len(mask)
+    return out

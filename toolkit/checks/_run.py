@@ -39,13 +39,63 @@ def _missing(reference, current, **kw: Any) -> list[Finding]:
                         segment_columns=kw["segment_columns"], random_state=kw["random_state"])
 
 
+def _ranges(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.ranges import future_timestamps, range_violations
+
+    out = range_violations(reference, current, random_state=kw["random_state"])
+    return out + future_timestamps(current, timestamp=kw["timestamp"], as_of=kw["as_of"])
+
+
+def _categories(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.categories import categorical_columns, category_changes
+
+    cols = categorical_columns(reference, current, exclude=[kw["timestamp"], kw["prediction"]])
+    return category_changes(reference, current, columns=cols, random_state=kw["random_state"])
+
+
+def _stuck(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.stuck import stuck_values
+
+    return stuck_values(reference, current, timestamp=kw["timestamp"],
+                        segment_columns=kw["segment_columns"], random_state=kw["random_state"])
+
+
+def _duplicates(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.duplicates import duplicate_rows
+
+    return duplicate_rows(reference, current, key=kw["key"], timestamp=kw["timestamp"],
+                          segment_columns=kw["segment_columns"],
+                          random_state=kw["random_state"])
+
+
+def _volume(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.volume import volume_changes
+
+    ts = kw["timestamp"]
+    if ts is None or ts not in reference.columns or ts not in current.columns:
+        return []
+    return volume_changes(reference, current, timestamp=ts, window=kw["window"],
+                          as_of=kw["as_of"], random_state=kw["random_state"])
+
+
 #: Family name -> runner, in report order. Explicit, filled by hand.
 FAMILIES: dict[str, Callable[..., list[Finding]]] = {
     "schema": _schema,
     "types": _types,
     "missing": _missing,
     "scale": _scale,
+    "ranges": _ranges,
+    "categories": _categories,
+    "stuck": _stuck,
+    "duplicates": _duplicates,
+    "volume": _volume,
 }
+
+
+def _parsed(df: pd.DataFrame, column: str, name: str) -> pd.DataFrame:
+    if column not in df.columns or pd.api.types.is_datetime64_any_dtype(df[column]):
+        return df
+    return df.assign(**{column: C.as_datetime(df[column], name=name, column=column)})
 
 
 def run_checks(
@@ -58,6 +108,8 @@ def run_checks(
     key: str | list[str] | None = None,
     segment_columns: list[str] | None = None,
     families: list[str] | None = None,
+    window: tuple[Any, Any] | None = None,
+    as_of: Any = None,
     random_state: int = 0,
 ) -> list[Finding]:
     """Run the data reliability checks on a reference and a current window.
@@ -80,6 +132,12 @@ def run_checks(
         the low-cardinality text, boolean and small-integer columns.
     families : list of str, optional
         A subset of :data:`FAMILIES` to run; default all.
+    window : (start, end), optional
+        The current window, for records outside it; default inferred from the data.
+    as_of : datetime-like, optional
+        When the current data was extracted: timestamps after it are impossible, and
+        the latest record is judged stale against it. Default now, for future
+        timestamps only.
     random_state : int, default=0
         Seed of every sample a check draws.
 
@@ -100,10 +158,14 @@ def run_checks(
         raise InputError(
             f"Unknown check families {sorted(unknown)}; expected a subset of {list(FAMILIES)}."
         )
+    if timestamp is not None:  # parse once for every family; the inputs stay untouched
+        reference, current = (_parsed(df, timestamp, name) for df, name in
+                              ((reference, "reference"), (current, "current")))
     if segment_columns is None:
         segment_columns = C.segment_columns_of(current, exclude=[timestamp, target, prediction])
     kw = {"timestamp": timestamp, "target": target, "prediction": prediction, "key": key,
-          "segment_columns": segment_columns, "random_state": random_state}
+          "segment_columns": segment_columns, "window": window, "as_of": as_of,
+          "random_state": random_state}
     findings: list[Finding] = []
     for name, family in FAMILIES.items():
         if families is None or name in families:

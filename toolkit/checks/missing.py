@@ -10,8 +10,6 @@ missing in text columns.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -71,7 +69,8 @@ def null_changes(
         p1, p2 = k1 / n1, k2 / n2
         lo, hi = _interval(k1, n1, k2, n2, z)
         if lo > PRACTICAL_DIFF and p2 > 1.5 * p1:
-            where = _where(mc, current, [s for s in segs if s != col], order, p1)
+            where = C.locate(mc, current, [s for s in segs if s != col], order, base=p1,
+                             reference=(mr, reference))
             findings.append(_spike(col, p1, p2, (lo, hi), where))
             masks[col] = mc
         elif hi < -PRACTICAL_DIFF and p2 < p1 / 1.5:
@@ -99,29 +98,6 @@ def _interval(k1, n1, k2, n2, z) -> tuple[float, float]:
     l2, u2 = C.wilson_interval(k2, n2, z=z)
     d = p2 - p1
     return (d - np.hypot(p2 - l2, u1 - p1), d + np.hypot(u2 - p2, p1 - l1))
-
-
-def _where(mask, current, segs, order, base) -> dict[str, Any]:
-    out: dict[str, Any] = {"segment": None, "since": None, "share_affected": float(mask.mean())}
-    seg = C.excess_segment(mask, current, segs, base_rate=base) if segs else None
-    if seg is not None:
-        out.update(segment=seg["segment"], share_affected=seg["rows"] / len(mask),
-                   rate_in_segment=seg["rate_in"], rate_outside_segment=seg["rate_out"])
-    if order is not None:
-        rows, times = order
-        zt = mask[rows]
-        j, before, after = C.best_binary_split(zt)
-        if j > 0:
-            lo_after = C.wilson_interval(after * (len(zt) - j), len(zt) - j)[0]
-            hi_before = C.wilson_interval(before * j, j)[1]
-            total_excess = max((mask.mean() - base) * len(zt), 1e-12)
-            excess_after = (after - base) * (len(zt) - j) / total_excess
-            near_base = before <= base + (after - base) / 4
-            if lo_after > hi_before and near_base and excess_after >= 0.6:
-                out.update(since=C.iso(times[j]), rate_before=before, rate_after=after)
-                if seg is None:
-                    out["share_affected"] = (len(zt) - j) / len(mask)
-    return out
 
 
 def _spike(col, p1, p2, ci, where) -> Finding:

@@ -140,7 +140,7 @@ class _Prepared:
     cur_pos: np.ndarray | None
     cur_time: np.ndarray | None  # datetime64 of the sampled current rows
     cur_time_full: np.ndarray | None
-    segments: list[str]
+    segments: dict[str, tuple[np.ndarray, np.ndarray, list]]  # column -> codes, values
 
 
 def _prepare(reference, current, *, timestamp, segment_columns, random_state) -> _Prepared:
@@ -153,7 +153,12 @@ def _prepare(reference, current, *, timestamp, segment_columns, random_state) ->
         cur_time = cur_time_full if cur_pos is None else cur_time_full[cur_pos]
     if segment_columns is None:
         segment_columns = C.segment_columns_of(current, exclude=[timestamp])
-    segs = [c for c in segment_columns if c in reference.columns and c in current.columns]
+    segs = {}
+    for col in segment_columns:
+        if col in reference.columns and col in current.columns:
+            r, c = C.take(reference[col], ref_pos), C.take(current[col], cur_pos)
+            codes, uniques = pd.factorize(pd.concat([r, c], ignore_index=True))
+            segs[col] = (codes[: len(r)], codes[len(r):], list(uniques))
     return _Prepared(ref_pos, cur_pos, cur_time, cur_time_full, segs)
 
 
@@ -206,7 +211,8 @@ def unit_changes(
     C.require_column(current, timestamp, name="current", role="timestamp")
     if columns is None:
         columns = [c for c in C.numeric_columns(current, exclude=[timestamp])
-                   if c in reference.columns and C.is_number_column(reference[c])]
+                   if c in reference.columns and C.is_number_column(reference[c])
+                   and not C.looks_like_identifier(reference[c])]
     prep = _prepare(reference, current, timestamp=timestamp,
                     segment_columns=segment_columns, random_state=random_state)
     findings = []
@@ -233,12 +239,20 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
         found = _time_step(ref_logs, cur_vals, col, prep)
         if found is not None:
             return found
-    for seg_col in prep.segments:
+    if not _tails_moved(ref_logs, np.sort(cur_logs)):
+        return None  # a segment of any size rescaled would move the outer quantiles
+    ref_vals = _values(reference, col, prep.ref_pos)
+    for seg_col, coded in prep.segments.items():
         if seg_col != col:
-            found = _segment_step(reference, current, col, seg_col, ref_logs, prep)
+            found = _segment_step(current, col, seg_col, coded, ref_vals, cur_vals)
             if found is not None:
                 return found
     return None
+
+
+def _tails_moved(ref_logs: np.ndarray, cur_logs: np.ndarray) -> bool:
+    qs = (0.02, 0.05, 0.1, 0.9, 0.95, 0.98)
+    return bool(np.max(np.abs(np.quantile(cur_logs, qs) - np.quantile(ref_logs, qs))) > 0.1)
 
 
 def _best_split(m: np.ndarray) -> int:
@@ -289,24 +303,31 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
                     extra={"timeline": timeline})
 
 
-def _segment_step(reference, current, col, seg_col, ref_logs, prep) -> Finding | None:
-    ref_vals = _values(reference, col, prep.ref_pos)
-    cur_vals = _values(current, col, prep.cur_pos)
-    ref_seg = C.take(reference[seg_col], prep.ref_pos).to_numpy(dtype=object)
-    cur_seg = C.take(current[seg_col], prep.cur_pos).to_numpy(dtype=object)
+def _group_median_logs(values: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
     with np.errstate(divide="ignore", invalid="ignore"):
-        rl, cl = np.log(np.abs(ref_vals)), np.log(np.abs(cur_vals))
-    rm = pd.Series(rl[np.isfinite(rl)]).groupby(ref_seg[np.isfinite(rl)]).agg(["median", "size"])
-    cm = pd.Series(cl[np.isfinite(cl)]).groupby(cur_seg[np.isfinite(cl)]).agg(["median", "size"])
-    both = rm.add_suffix("_ref").join(cm.add_suffix("_cur"), how="inner")
-    both = both[(both["size_ref"] >= MIN_VALUES) & (both["size_cur"] >= MIN_VALUES)]
-    if len(both) < 2:
+        logs = np.log(np.abs(values))
+    ok = np.isfinite(logs) & (codes >= 0)
+    med, size = np.full(n, np.nan), np.zeros(n)
+    for k in range(n):
+        x = logs[ok & (codes == k)]
+        size[k] = len(x)
+        if len(x):
+            med[k] = np.median(x)
+    return med, size
+
+
+def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals) -> Finding | None:
+    ref_codes, cur_codes, uniques = coded
+    rm, rn = _group_median_logs(ref_vals, ref_codes, len(uniques))
+    cm, cn = _group_median_logs(cur_vals, cur_codes, len(uniques))
+    usable = (rn >= MIN_VALUES) & (cn >= MIN_VALUES)
+    if usable.sum() < 2:
         return None
-    shift = (both["median_cur"] - both["median_ref"]).abs()
-    value = shift.idxmax()
-    if shift[value] < MIN_LOG_FACTOR:
+    shift = np.where(usable, np.abs(cm - rm), -np.inf)
+    k = int(np.argmax(shift))
+    if shift[k] < MIN_LOG_FACTOR:
         return None
-    in_ref, in_cur = ref_seg == value, cur_seg == value
+    in_ref, in_cur = ref_codes == k, cur_codes == k
     r_in = robust_ratio(np.sort(_logabs(ref_vals[in_ref])), np.sort(_logabs(cur_vals[in_cur])))
     verdict = _verdict(r_in)
     if verdict is None:
@@ -316,7 +337,8 @@ def _segment_step(reference, current, col, seg_col, ref_logs, prep) -> Finding |
         rest = robust_ratio(np.sort(rest_ref), np.sort(rest_cur))
         if abs(rest.log_factor) > 0.5 * abs(r_in.log_factor):
             return None  # the whole column moved, not one segment
-    share = float(np.mean(current[seg_col].to_numpy(dtype=object) == value))
+    value = uniques[k]
+    share = float((current[seg_col] == value).mean())
     return _finding(col, r_in, verdict, since=None, share=share,
                     segment=C.segment_expr(seg_col, value))
 

@@ -1,0 +1,214 @@
+"""Ranges, categories, stuck values, duplicates and volume: planted faults and null cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.checks import FAMILIES, run_checks
+from toolkit.checks.categories import category_changes
+from toolkit.checks.duplicates import duplicate_mask, duplicate_rows
+from toolkit.checks.ranges import future_timestamps, range_violations
+from toolkit.checks.stuck import stuck_values
+from toolkit.checks.volume import infer_window, volume_changes
+
+
+def _frame(seed, n=6000, start="2024-03-01", days=28):
+    rng = np.random.default_rng(seed)
+    ts = pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.uniform(0, days * 86400, n)), unit="s")
+    return pd.DataFrame({
+        "ts": ts,
+        "amount": np.round(rng.lognormal(3, 1, n), 2),
+        "temp": np.round(rng.normal(20, 5, n), 1),
+        "channel": pd.Series(rng.choice(["app", "web", "store"], n, p=[.3, .5, .2]), dtype="str"),
+        "merchant": pd.Series(rng.choice([f"m{i:02d}" for i in range(12)], n,
+                                         p=np.r_[np.linspace(.16, .04, 12) / 1.2]), dtype="str"),
+        "code": rng.integers(1, 6, n),
+        "order_id": np.arange(n) + seed * 10_000_000,
+    })
+
+
+@pytest.fixture
+def pair():
+    return _frame(1), _frame(2, start="2024-03-29")
+
+
+def _checks(findings):
+    return sorted(f.check for f in findings)
+
+
+def test_same_population_no_warning_from_any_family(pair):
+    ref, cur = pair
+    found = run_checks(ref, cur, timestamp="ts", key="order_id", as_of="2024-04-26")
+    assert [f.summary for f in found if f.severity != "info"] == []
+
+
+def test_families_registry_is_explicit():
+    assert list(FAMILIES) == ["schema", "types", "missing", "scale", "ranges", "categories",
+                              "stuck", "duplicates", "volume"]
+
+
+# ranges -------------------------------------------------------------------------------
+
+def test_out_of_range_and_negative_values(pair):
+    ref, cur = pair
+    cur.loc[cur.index[:300], "temp"] = 95.0  # 5% far above the reference maximum
+    cur.loc[cur.index[300:330], "amount"] = -5.0  # never negative before
+    found = {f.check: f for f in range_violations(ref, cur)}
+    assert set(found) == {"ranges.out_of_range", "ranges.negative_values"}
+    oor = found["ranges.out_of_range"].evidence
+    assert oor["column"] == "temp"
+    assert oor["share"] == pytest.approx(0.05, abs=0.002)  # + the odd natural exceedance
+    assert found["ranges.out_of_range"].severity == "warning"
+    neg = found["ranges.negative_values"].evidence
+    assert (neg["column"], neg["count"], neg["rule"]) == ("amount", 30, "amount >= 0")
+
+
+def test_out_of_range_expected_share_is_exchangeable_closed_form(pair):
+    ref, cur = pair
+    cur.loc[cur.index[:300], "temp"] = 95.0
+    (f,) = [f for f in range_violations(ref, cur) if f.check == "ranges.out_of_range"]
+    expected = f.evidence["expected_share_same_population"]
+    assert expected == pytest.approx(2 / (len(ref) + 1), rel=1e-4)
+
+
+def test_future_timestamps(pair):
+    _, cur = pair
+    cur.loc[cur.index[-50:], "ts"] = pd.Timestamp("2030-01-01")
+    (f,) = future_timestamps(cur, timestamp="ts", as_of="2024-05-01")
+    assert (f.evidence["count"], f.layer) == (50, "data")
+    assert future_timestamps(cur, timestamp="ts", as_of="2031-01-01") == []
+
+
+# categories ---------------------------------------------------------------------------
+
+def test_remapped_codes_are_paired_by_frequency(pair):
+    ref, cur = pair
+    mapping = {"m00": "X-100", "m01": "X-101", "m02": "X-102"}
+    cur["merchant"] = cur["merchant"].replace(mapping)
+    (f,) = category_changes(ref, cur, columns=["merchant"])
+    assert f.check == "categories.remapped_codes"
+    assert f.layer == "pipeline"
+    assert {m["new"]: m["old"] for m in f.evidence["mapping"]} == {
+        v: k for k, v in mapping.items()}
+
+
+def test_case_change_is_paired_by_name(pair):
+    ref, cur = pair
+    cur["channel"] = cur["channel"].replace({"web": "WEB"})
+    (f,) = category_changes(ref, cur, columns=["channel"])
+    assert f.evidence["mapping"][0]["old"] == "web"
+    assert f.evidence["mapping"][0]["new"] == "WEB"
+
+
+def test_unseen_and_vanished_values(pair):
+    ref, cur = pair
+    cur.loc[cur["channel"] == "store", "channel"] = "kiosk-" + pd.Series(
+        np.arange(len(cur)) % 40, index=cur.index).astype("str")
+    cur = cur[cur["merchant"] != "m03"]
+    found = {f.check: f for f in category_changes(ref, cur, columns=["channel", "merchant"])}
+    assert found["categories.unseen_values"].evidence["column"] == "channel"
+    assert found["categories.unseen_values"].severity == "warning"
+    assert found["categories.vanished_values"].evidence["vanished"][0]["value"] == "m03"
+
+
+def test_high_cardinality_column_with_expected_new_values_is_quiet(pair):
+    ref, cur = pair
+    ref["user"] = pd.Series(np.random.default_rng(0).integers(0, 10**6, len(ref))).astype("str")
+    cur["user"] = pd.Series(np.random.default_rng(1).integers(0, 10**6, len(cur))).astype("str")
+    assert category_changes(ref, cur, columns=["user"], max_values=50) == []
+
+
+# stuck --------------------------------------------------------------------------------
+
+def test_value_stuck_since_a_date(pair):
+    ref, cur = pair
+    since = pd.Timestamp("2024-04-15")
+    cur.loc[cur["ts"] >= since, "temp"] = 21.5
+    (f,) = stuck_values(ref, cur, timestamp="ts", segment_columns=["channel"])
+    ev = f.evidence
+    assert (f.check, ev["column"], ev["value"]) == ("stuck.repeated_value", "temp", 21.5)
+    assert abs(pd.Timestamp(ev["since"]) - since) < pd.Timedelta("6h")
+    assert ev["share_affected"] == pytest.approx((cur["ts"] >= since).mean(), abs=0.01)
+
+
+def test_constant_column_and_distinct_collapse(pair):
+    ref, cur = pair
+    cur["code"] = 3
+    cur["amount"] = np.round(cur["amount"], -1)  # now rounded to tens
+    found = {f.evidence["column"]: f.check for f in stuck_values(ref, cur)}
+    assert found == {"code": "stuck.constant", "amount": "stuck.distinct_collapse"}
+
+
+def test_unit_change_is_not_a_spread_collapse(pair):
+    ref, cur = pair
+    cur["temp"] = cur["temp"] / 100
+    assert stuck_values(ref, cur) == []
+
+
+# duplicates ---------------------------------------------------------------------------
+
+def test_duplicate_mask_matches_pandas():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.integers(0, 5, 2000), "b": rng.choice(["x", "y"], 2000),
+                       "c": rng.choice([0.5, np.nan, -0.0, 0.0], 2000)})
+    for cols in (None, ["a"], ["a", "b"]):
+        expected = df.duplicated(subset=cols).to_numpy()
+        assert (duplicate_mask(df, cols) == expected).all()
+
+
+def test_duplicate_rows_concentrated_in_a_segment(pair):
+    ref, cur = pair
+    app = cur[cur["channel"] == "app"].iloc[:600]
+    cur = pd.concat([cur, app], ignore_index=True)
+    found = {f.check: f for f in duplicate_rows(ref, cur, key="order_id",
+                                                segment_columns=["channel", "merchant"])}
+    exact = found["duplicates.exact_rows"]
+    assert exact.evidence["count"] == 600
+    assert exact.segment == "channel == 'app'"
+    assert "duplicates.duplicate_keys" not in found  # the same rows, counted once
+
+
+def test_duplicate_keys_with_different_content(pair):
+    ref, cur = pair
+    cur.loc[cur.index[:400], "order_id"] = cur["order_id"].iloc[400:800].to_numpy()
+    (f,) = duplicate_rows(ref, cur, key="order_id")
+    assert f.check == "duplicates.duplicate_keys"
+    assert f.evidence["key_columns"] == ["order_id"]
+    assert f.evidence["count"] == 400
+
+
+# volume -------------------------------------------------------------------------------
+
+def test_infer_window_is_whole_days():
+    t = np.sort(pd.to_datetime(["2024-03-01 05:00", "2024-03-10 12:00", "2024-03-20 23:00"]
+                               * 400).to_numpy())
+    start, end, bucket = infer_window(t)
+    assert (start, end, bucket) == (pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-21"),
+                                    pd.Timedelta(days=1))
+
+
+def test_late_records_at_the_end_and_a_drop_in_the_middle(pair):
+    ref, cur = pair
+    t = cur["ts"]
+    late = t >= pd.Timestamp("2024-04-24")
+    keep = ~late | (np.arange(len(cur)) % 10 == 0)  # 90% of the last two days missing
+    gap = (t >= pd.Timestamp("2024-04-05")) & (t < pd.Timestamp("2024-04-07"))
+    cur = cur[keep & ~gap]
+    found = {f.check: f for f in volume_changes(ref, cur, timestamp="ts",
+                                                window=("2024-03-29", "2024-04-26"))}
+    assert found["volume.late_records"].evidence["since"].startswith("2024-04-24")
+    assert found["volume.drop"].evidence["since"].startswith("2024-04-05")
+    assert found["volume.drop"].evidence["until"].startswith("2024-04-07")
+
+
+def test_records_outside_window_and_staleness(pair):
+    ref, cur = pair
+    cur.loc[cur.index[:3], "ts"] = pd.Timestamp("2009-01-01")
+    found = {f.check: f for f in volume_changes(ref, cur, timestamp="ts",
+                                                as_of="2024-05-20")}
+    assert found["volume.outside_window"].evidence["before"] == 3
+    assert found["volume.stale"].evidence["latest"].startswith("2024-04-25")
+    assert "volume.stale" not in {f.check for f in volume_changes(
+        ref, cur, timestamp="ts", as_of=cur["ts"].max() + pd.Timedelta("5min"))}

@@ -1,0 +1,200 @@
+"""Categories: unseen and vanished values, and remapped codes.
+
+Unseen values are judged against the Good-Turing estimate of the probability mass the
+reference had not seen yet (its share of values seen once), so a high-cardinality
+column whose new values are expected raises nothing. A value vanishes when its
+expected current count was at least 10 (a chance of ``exp(-10)`` to see none). Vanished
+and new values are paired one to one, first by equal names up to case and separators,
+then by frequency rank when their shares agree, into a remapping triage can undo.
+At most ``max_values`` values a column are tracked, the most frequent.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from toolkit.checks import _common as C
+from toolkit.findings import Finding
+
+__all__ = ["categorical_columns", "category_changes", "is_code"]
+
+MIN_EXPECTED = 10.0
+#: Unseen share above the Good-Turing estimate (interval lower bound) worth a warning.
+PRACTICAL_UNSEEN = 0.01
+
+
+def categorical_columns(reference: pd.DataFrame, current: pd.DataFrame,
+                        exclude: list[str | None] | tuple = ()) -> list[str]:
+    """Text, boolean and category columns, and integer codes with at most 30 values.
+
+    Text columns whose values are mostly distinct (identifiers, timestamps) are left
+    out.
+    """
+    out = []
+    for col in reference.columns:
+        if col in exclude or col not in current.columns:
+            continue
+        kr, kc = C.kind(reference[col]), C.kind(current[col])
+        code = kr == kc == "number" and is_code(reference[col])
+        if (kr in ("text", "bool") and kc == kr and not _near_unique(reference[col])) or code:
+            out.append(col)
+    return out
+
+
+def _near_unique(s: pd.Series) -> bool:
+    """Identifiers and timestamps: most values distinct (categories make no sense)."""
+    head = s.iloc[:20_000].dropna()
+    return len(head) >= 100 and head.nunique() > 0.5 * len(head)
+
+
+def is_code(s: pd.Series) -> bool:
+    """Whole numbers with at most 30 distinct values: codes rather than quantities."""
+    head = s.iloc[:50_000].dropna()
+    if not len(head) or head.nunique() > C.MAX_SEGMENT_VALUES:
+        return False
+    values = head.to_numpy(dtype="float64")
+    return bool(np.all(values == np.round(values)))
+
+
+def _counts(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(s):
+        s = s.dropna().astype("int64")
+    return s.astype("str").value_counts(dropna=True)
+
+
+def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
+                     columns: list[str] | None = None, max_values: int = 1000,
+                     random_state: int = 0) -> list[Finding]:
+    """Unseen, vanished and remapped category values.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+    columns : list of str, optional
+        Default :func:`categorical_columns`.
+    max_values : int, default=1000
+        Values tracked a column (the most frequent); the rest count as "other".
+    random_state : int, default=0
+        Unused (the check is exact); kept for a uniform signature.
+
+    Returns
+    -------
+    list of Finding
+        ``categories.remapped_codes`` (layer ``pipeline``; evidence ``mapping``
+        new -> old), ``categories.unseen_values`` (``population``) and
+        ``categories.vanished_values`` (``pipeline``). Values are compared as text.
+    """
+    if columns is None:
+        columns = categorical_columns(reference, current)
+    z = C.bonferroni_z(max(1, len(columns)))
+    findings: list[Finding] = []
+    for col in columns:
+        findings.extend(_column(col, _counts(reference[col]), _counts(current[col]),
+                                max_values, z))
+    return findings
+
+
+def _column(col, rc: pd.Series, cc: pd.Series, max_values: int, z: float) -> list[Finding]:
+    n_ref, n_cur = float(rc.sum()), float(cc.sum())
+    if n_ref == 0 or n_cur == 0:
+        return []
+    seen = cc.index.isin(rc.index)
+    unseen = cc[~seen].head(max_values)
+    top_ref = rc.head(max_values)
+    gone = top_ref[~top_ref.index.isin(cc.index)]
+    vanished = gone[gone / n_ref * n_cur >= MIN_EXPECTED]
+    new = unseen[unseen >= MIN_EXPECTED]
+    pairs = _pair(vanished, new, n_ref, n_cur)
+    out = []
+    if pairs:
+        out.append(_remap(col, pairs, n_cur))
+    paired_new, paired_old = {p[0] for p in pairs}, {p[1] for p in pairs}
+    good_turing = float((rc == 1).sum()) / n_ref
+    rest = cc[~seen & ~cc.index.isin(paired_new)]
+    k = float(rest.sum())
+    lo, hi = C.wilson_interval(k, n_cur, z=z)
+    if k and lo > good_turing + 0.001:
+        out.append(_unseen(col, rest, k / n_cur, (lo, hi), good_turing))
+    left = vanished[~vanished.index.isin(paired_old)]
+    if len(left):
+        out.append(_vanished(col, left, n_ref, n_cur))
+    return out
+
+
+def _norm(v: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", v.lower())
+
+
+def _pair(vanished: pd.Series, new: pd.Series, n_ref: float, n_cur: float) -> list[tuple]:
+    """(new, old, old share, new share) pairs: equal names first, then by frequency."""
+    pairs, old_left, new_left = [], list(vanished.index), list(new.index)
+    for nv in list(new_left):
+        match = [ov for ov in old_left if _norm(ov) == _norm(nv) and _norm(nv)]
+        if match:
+            pairs.append((nv, match[0], vanished[match[0]] / n_ref, new[nv] / n_cur))
+            old_left.remove(match[0])
+            new_left.remove(nv)
+    for ov, nv in zip(old_left, new_left):  # both sorted by frequency, descending
+        po, pn = vanished[ov] / n_ref, new[nv] / n_cur
+        se = math.sqrt(1 / vanished[ov] + 1 / new[nv])
+        if abs(math.log(pn / po)) <= max(0.2, 3 * se):
+            pairs.append((nv, ov, po, pn))
+    return pairs
+
+
+def _remap(col, pairs, n_cur) -> Finding:
+    share = sum(p[3] for p in pairs)
+    mapping = [{"new": p[0], "old": p[1], "reference_share": round(p[2], 6),
+                "current_share": round(p[3], 6)} for p in pairs]
+    return Finding(
+        check="categories.remapped_codes", layer="pipeline",
+        severity="critical" if share >= 0.05 else "warning",
+        score=C.clip01(0.5 + share),
+        summary=f"{col}: {len(pairs)} value(s) vanished and as many new ones appeared with "
+        f"matching frequencies ({share:.1%} of current rows), e.g. {pairs[0][1]!r} -> "
+        f"{pairs[0][0]!r}: looks like remapped codes.",
+        features=(col,),
+        evidence={"column": col, "mapping": mapping, "share_affected": round(share, 6),
+                  "repair": "replace each current value new by old"},
+        next_step=f"Confirm the new coding of {col} with its owner and map the new values "
+        f"back before scoring.",
+    )
+
+
+def _unseen(col, rest: pd.Series, share, ci, good_turing) -> Finding:
+    top = [{"value": str(v), "count": int(c)} for v, c in rest.head(10).items()]
+    return Finding(
+        check="categories.unseen_values", layer="population",
+        severity="warning" if ci[0] >= good_turing + PRACTICAL_UNSEEN else "info",
+        score=C.clip01(0.2 + share),
+        summary=f"{share:.1%} of current {col} values were never seen in the reference "
+        f"({len(rest)} distinct, e.g. {top[0]['value']!r}).",
+        features=(col,),
+        evidence={"column": col, "share": round(share, 6),
+                  "share_interval": [round(ci[0], 6), round(ci[1], 6)],
+                  "expected_share_same_population": round(good_turing, 6),
+                  "distinct_unseen": len(rest), "top_unseen": top},
+        next_step=f"Find out where the new {col} values come from (a new product, market "
+        f"or upstream code) and how the model encodes unknown values.",
+    )
+
+
+def _vanished(col, left: pd.Series, n_ref, n_cur) -> Finding:
+    share = float(left.sum() / n_ref)
+    top = [{"value": str(v), "reference_share": round(c / n_ref, 6),
+            "expected_count": round(c / n_ref * n_cur, 1)} for v, c in left.head(10).items()]
+    return Finding(
+        check="categories.vanished_values", layer="pipeline",
+        severity="warning" if share >= 0.01 else "info",
+        score=C.clip01(0.2 + share),
+        summary=f"{len(left)} {col} value(s) held {share:.1%} of the reference and are "
+        f"absent from the current data (e.g. {top[0]['value']!r}).",
+        features=(col,),
+        evidence={"column": col, "reference_share": round(share, 6), "vanished": top},
+        next_step=f"Check whether the records with these {col} values stopped arriving or "
+        f"are now coded differently.",
+    )

@@ -1,0 +1,138 @@
+"""Stuck or constant values: a column that repeats one value, or loses its variety.
+
+Three signs, each judged against the reference: the column is constant now and was
+not; one value took over from some time on (a Bernoulli change point on the
+time-ordered indicator of that value, with at least 95% of rows after it); the number
+of distinct values collapsed, counted on equal-size samples of both windows so that
+window size does not matter; or the robust spread (IQR) collapsed while the median
+stayed put (so that a unit change is not taken for it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.checks import _common as C
+from toolkit.findings import Finding
+
+__all__ = ["stuck_values"]
+
+_SAMPLE = 20_000
+
+
+def stuck_values(reference: pd.DataFrame, current: pd.DataFrame, *,
+                 timestamp: str | None = None, segment_columns: list[str] | None = None,
+                 random_state: int = 0) -> list[Finding]:
+    """Columns stuck on one value, or whose variety collapsed, and since when.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+    timestamp : str, optional
+        Time column of ``current``, to date when a value got stuck.
+    segment_columns : list of str, optional
+        Columns in which to look for the segment where the value is stuck.
+    random_state : int, default=0
+        Seed of the equal-size samples used to count distinct values.
+
+    Returns
+    -------
+    list of Finding
+        ``stuck.constant``, ``stuck.repeated_value`` (evidence ``column``, ``value``,
+        ``since``, ``segment``, ``share_affected``), ``stuck.distinct_collapse`` and
+        ``stuck.spread_collapse``; layer ``data``.
+    """
+    order = C.time_order(current, timestamp, name="current")
+    segs = segment_columns or []
+    findings = []
+    for col in (c for c in reference.columns if c in current.columns and c != timestamp):
+        r = C.take(reference[col], C.sample_positions(len(reference), _SAMPLE,
+                                                       random_state=random_state)).dropna()
+        c = C.take(current[col], C.sample_positions(len(current), _SAMPLE,
+                                                    random_state=random_state + 1)).dropna()
+        if len(r) < 30 or len(c) < 30 or C.kind(r) != C.kind(c):
+            continue
+        top_ref = r.value_counts(normalize=True)
+        if len(top_ref) < 2 or top_ref.iloc[0] >= 0.9:
+            continue  # already (nearly) constant in the reference
+        top_cur = c.value_counts(normalize=True)
+        if len(top_cur) > 1 and top_cur.iloc[0] < 0.05:
+            f = None  # no value is frequent enough to be stuck anywhere that matters
+        else:
+            f = _repeated(col, top_ref, top_cur, reference, current, order,
+                          [s for s in segs if s != col])
+        if f is None and C.kind(r) == "number":
+            f = _collapse(col, r, c, random_state)
+        if f is not None:
+            findings.append(f)
+    return findings
+
+
+def _repeated(col, top_ref: pd.Series, top_cur: pd.Series, reference, current, order,
+              segs) -> Finding | None:
+    s = current[col]
+    value = top_cur.index[0]
+    p_ref = float(top_ref.get(value, 0.0))
+    mask = (s == value).fillna(False).to_numpy(dtype=bool)
+    n_cur = max(int(s.notna().sum()), 1)
+    p_cur = float(mask.sum() / n_cur)
+    if C.wilson_interval(mask.sum(), n_cur)[0] <= p_ref + 0.005:
+        return None  # the value is not more frequent than before anywhere that shows
+    if p_cur == 1.0:
+        return _finding(col, value, "stuck.constant", "critical", p_ref, 1.0,
+                        {"segment": None, "since": None, "share_affected": 1.0})
+    ref_mask = (reference[col] == value).fillna(False).to_numpy(dtype=bool)
+    where = C.locate(mask, current, segs, order, base=p_ref, reference=(ref_mask, reference))
+    in_scope = where.get("rate_after", where.get("rate_in_segment", p_cur))
+    p_ref = where.get("reference_rate_in_segment", p_ref)
+    if where["since"] is None and where["segment"] is None and p_cur < 0.9:
+        return None
+    if in_scope < 0.95 or in_scope - p_ref < 0.3:
+        return None
+    severity = "critical" if where["share_affected"] >= 0.1 else "warning"
+    return _finding(col, value, "stuck.repeated_value", severity, p_ref, in_scope, where)
+
+
+def _finding(col, value, check, severity, p_ref, p_scope, where) -> Finding:
+    scope = (f" in {where['segment']}" if where["segment"] else "") + (
+        f" since {where['since']}" if where["since"] else "")
+    shown = value.item() if hasattr(value, "item") else value
+    return Finding(
+        check=check, layer="data", severity=severity,
+        score=C.clip01(0.4 + 0.6 * where["share_affected"]),
+        summary=f"{col} is stuck on {shown!r}{scope}: {p_scope:.1%} of those rows against "
+        f"{p_ref:.1%} in the reference.",
+        features=(col,), segment=where["segment"],
+        evidence={"column": col, "value": shown, "reference_share": round(p_ref, 6),
+                  "share_in_scope": round(p_scope, 6), **where,
+                  "repair": "treat the stuck values in scope as missing"},
+        next_step=f"Check the source of {col}{scope} (a frozen sensor, a default value, a "
+        f"cache that stopped refreshing).",
+    )
+
+
+def _collapse(col, r: pd.Series, c: pd.Series, random_state) -> Finding | None:
+    m = min(len(r), len(c), _SAMPLE)
+    rs = C.take(r, C.sample_positions(len(r), m, random_state=random_state)).to_numpy("float64")
+    cs = C.take(c, C.sample_positions(len(c), m, random_state=random_state + 1)
+                ).to_numpy("float64")
+    d_ref, d_cur = len(np.unique(rs)), len(np.unique(cs))
+    q_ref, q_cur = np.quantile(rs, [0.25, 0.5, 0.75]), np.quantile(cs, [0.25, 0.5, 0.75])
+    iqr_ref, iqr_cur = q_ref[2] - q_ref[0], q_cur[2] - q_cur[0]
+    same_level = abs(q_cur[1] - q_ref[1]) <= max(iqr_ref, 1e-12)
+    evidence = {"column": col, "distinct_reference": d_ref, "distinct_current": d_cur,
+                "iqr_reference": float(iqr_ref), "iqr_current": float(iqr_cur),
+                "sampled_rows": m}
+    if d_ref >= 20 and d_cur <= 0.2 * d_ref:
+        check, what = "stuck.distinct_collapse", f"{d_cur} distinct values against {d_ref}"
+    elif d_ref >= 20 and iqr_ref > 0 and iqr_cur < 0.05 * iqr_ref and same_level:
+        check, what = "stuck.spread_collapse", f"an IQR of {iqr_cur:.4g} against {iqr_ref:.4g}"
+    else:
+        return None
+    return Finding(
+        check=check, layer="data", severity="warning", score=0.5,
+        summary=f"{col} lost its variety: {what} on {m:,}-row samples of each window.",
+        features=(col,), evidence=evidence,
+        next_step=f"Check whether {col} is now rounded, defaulted or frozen upstream.",
+    )
