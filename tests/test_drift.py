@@ -425,3 +425,42 @@ def test_domain_classifier_handles_categories_and_missing_values() -> None:
     result = domain_classifier(ref, cur, sample_size=n, random_state=1)
     assert result.low > 0.6
     assert result.importance["feature"].iloc[0] == "c"
+
+
+# ------------------------------------------------------------------- odd cases
+
+
+def test_no_columns_and_non_string_column_names() -> None:
+    df = pd.DataFrame({0: [1.0, 2.0, 3.0], 1: ["a", "b", "a"]})
+    result = feature_drift(df, df)
+    assert list(result.table["feature"]) == [0, 1]
+    assert result.findings == []
+    empty = feature_drift(df, df, columns=[])
+    assert empty.table.empty
+    assert empty.findings == []
+
+
+def test_plots_draw_from_results() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from toolkit.plots import drift as drift_plots
+
+    r = np.random.default_rng(8)
+    ref = pd.DataFrame({"a": r.normal(size=2000), "c": r.choice(["x", "y"], 2000)})
+    cur = pd.DataFrame({"a": r.normal(1, 1, 2000), "c": r.choice(["x", "y"], 2000)})
+    result = feature_drift(ref, cur)
+    figs = [
+        drift_plots.plot_feature_drift(result),
+        drift_plots.plot_bin_shares(result, "a"),
+        drift_plots.plot_prediction_drift(prediction_drift(ref["a"], cur["a"])),
+        drift_plots.plot_domain_classifier(domain_classifier(ref, cur, sample_size=1000)),
+    ]
+    assert all(len(f.axes) == 1 for f in figs)
+    _, ax = plt.subplots()
+    assert drift_plots.plot_bin_shares(result, "c", ax=ax) is ax.figure
+    with pytest.raises(InputError, match="No bins for 'zzz'"):
+        drift_plots.plot_bin_shares(result, "zzz")
+    plt.close("all")

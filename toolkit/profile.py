@@ -310,7 +310,7 @@ def _profile_numeric(
             ss = float(np.dot(d, d)) - finite.size * (mean - centre) ** 2
             std = float(np.sqrt(max(ss, 0.0) / (finite.size - 1)))
     return ColumnProfile(
-        name=name,
+        name=str(name),
         kind=kind,
         dtype=str(series.dtype),
         count=int(x.size),
@@ -342,7 +342,7 @@ def _profile_categorical(name: str, series: pd.Series, edges: Any, top_k: int) -
     known = np.nan_to_num(aligned.to_numpy(dtype=np.float64), nan=0.0).astype(np.int64)
     counts = np.concatenate([known, [n_valued - int(known.sum()), nulls]]).astype(np.int64)
     return ColumnProfile(
-        name=name,
+        name=str(name),
         kind="categorical",
         dtype=str(series.dtype),
         count=int(series.size),
@@ -418,7 +418,7 @@ def _check_args(df: Any, columns: Any, bins: int, top_k: int, engine: str) -> li
         raise InputError(f"top_k must be a positive integer; got {top_k!r}.")
     if engine not in ENGINES:
         raise InputError(f"Unknown profile engine {engine!r}; choose one of {sorted(ENGINES)}.")
-    names = [str(c) for c in df.columns] if columns is None else list(columns)
+    names = list(df.columns) if columns is None else list(columns)
     if len(set(map(str, df.columns))) != df.shape[1]:
         raise InputError("The table has duplicate column names; rename them before profiling.")
     missing = [c for c in names if c not in df.columns]

@@ -1,0 +1,167 @@
+"""Figures for the drift stage, drawn from results of :mod:`toolkit.drift`.
+
+Each function takes a result and an optional matplotlib ``ax`` and returns the
+Figure; nothing is recomputed. matplotlib is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from toolkit._exceptions import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "plot_bin_shares",
+    "plot_domain_classifier",
+    "plot_feature_drift",
+    "plot_prediction_drift",
+]
+
+_COLORS = {"critical": "#c0392b", "warning": "#e67e22", "info": "#7f8c8d"}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size)
+        return fig, ax
+    return ax.figure, ax  # type: ignore[return-value]
+
+
+def plot_feature_drift(result: Any, *, top: int = 20, ax: Axes | None = None) -> Figure:
+    """Effect size and interval per column, with the practical thresholds.
+
+    Parameters
+    ----------
+    result : DriftResult
+        From :func:`toolkit.drift.feature_drift`.
+    top : int, default=20
+        Columns shown, largest effect first.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    table = result.table.head(top).iloc[::-1]
+    fig, ax = _axes(ax, (7, 0.35 * max(len(table), 3) + 1))
+    y = range(len(table))
+    colors = [_COLORS.get(s, "#7f8c8d") for s in table["severity"]]
+    ax.hlines(list(y), table["low"], table["high"], colors=colors, linewidth=2)
+    ax.scatter(table["effect"], list(y), color=colors, zorder=3)
+    ax.set_yticks(list(y), [str(f) for f in table["feature"]])
+    settings = result.settings
+    ax.axvline(settings["threshold"], color=_COLORS["warning"], linestyle="--", linewidth=1)
+    ax.axvline(settings["critical"], color=_COLORS["critical"], linestyle="--", linewidth=1)
+    if len(table) and float(table["high"].max()) > 1:
+        ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlabel(f"PSI, bias-corrected, {settings['confidence']:.0%} interval")
+    ax.set_title("Feature drift (dashed: practical and critical thresholds)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_bin_shares(
+    result: Any, feature: str, *, max_bins: int = 25, ax: Axes | None = None
+) -> Figure:
+    """Reference and current share of each bin of one column.
+
+    Parameters
+    ----------
+    result : DriftResult or PredictionDrift
+        A drift result; for :class:`~toolkit.drift.PredictionDrift` pass the score
+        name (any value is accepted, there is one histogram).
+    feature : str
+        The column.
+    max_bins : int, default=25
+        Bins shown, those that moved most first when there are more.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import numpy as np
+
+    bins = result.bins if not isinstance(result.bins, dict) else result.bins.get(feature)
+    if bins is None:
+        raise InputError(
+            f"No bins for {feature!r} in this result; tested columns are "
+            f"{sorted(result.bins)[:20]}."
+        )
+    if len(bins) > max_bins:
+        keep = bins["contribution"].abs().nlargest(max_bins).index
+        bins = bins.loc[sorted(keep)]
+    fig, ax = _axes(ax, (7, 0.3 * len(bins) + 1.2))
+    y = np.arange(len(bins))[::-1]
+    ax.barh(y + 0.2, bins["reference_share"], height=0.4, label="reference", color="#95a5a6")
+    ax.barh(y - 0.2, bins["current_share"], height=0.4, label="current", color="#2980b9")
+    ax.set_yticks(y, [str(b) for b in bins["bin"]])
+    ax.set_xlabel("share of rows")
+    ax.set_title(f"{feature}: where the rows moved")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_prediction_drift(result: Any, *, ax: Axes | None = None) -> Figure:
+    """Score quantiles of the current window against the reference's.
+
+    Points above the diagonal are quantiles that rose.
+
+    Parameters
+    ----------
+    result : PredictionDrift
+        From :func:`toolkit.drift.prediction_drift`.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    q = result.quantiles
+    fig, ax = _axes(ax, (5, 5))
+    ax.plot(q["reference"], q["current"], marker="o", color="#2980b9")
+    lo = float(min(q["reference"].min(), q["current"].min()))
+    hi = float(max(q["reference"].max(), q["current"].max()))
+    ax.plot([lo, hi], [lo, hi], color="#7f8c8d", linestyle="--", linewidth=1)
+    for _, row in q.iterrows():
+        ax.annotate(f"{row['level']:.0%}", (row["reference"], row["current"]), fontsize=7)
+    s = result.stats
+    ax.set_xlabel("reference quantile")
+    ax.set_ylabel("current quantile")
+    ax.set_title(
+        f"Scores {s['direction']}: mean {s['mean_reference']:.3g} -> {s['mean_current']:.3g}"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_domain_classifier(result: Any, *, top: int = 15, ax: Axes | None = None) -> Figure:
+    """Columns that let a classifier tell the windows apart.
+
+    Parameters
+    ----------
+    result : DomainResult
+        From :func:`toolkit.drift.domain_classifier`.
+    top : int, default=15
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    imp = result.importance.head(top).iloc[::-1]
+    fig, ax = _axes(ax, (6, 0.3 * max(len(imp), 3) + 1.2))
+    ax.barh([str(f) for f in imp["feature"]], imp["importance"], color="#2980b9")
+    ax.set_xlabel("AUC lost when the column is shuffled")
+    ax.set_title(f"Domain classifier AUC {result.auc:.3f} ({result.low:.3f}-{result.high:.3f})")
+    if imp.empty:
+        ax.text(0.5, 0.5, "windows not separable: no driver", ha="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return fig
