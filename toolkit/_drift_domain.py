@@ -152,7 +152,7 @@ def _importance(
 
     m, p = x.shape
     per_call = max(1, 100_000 // max(m, 1))  # columns shuffled per batched predict
-    drops = []
+    drops: list[float] = []
     with threadpool_limits(limits=1, user_api="openmp"):
         base = roc_auc_score(y, model.predict_proba(x)[:, 1])
         for start in range(0, p, per_call):
