@@ -248,5 +248,8 @@ def trend_table(history: History | str | Path | None, result: AuditResult) -> pd
     table["window_start"] = pd.to_datetime(table["window_start"], utc=True, format="ISO8601")
     for col in ("value", "min", "max"):
         table[col] = pd.to_numeric(table[col]).astype(float)
-    return table.sort_values(["objective", "window_start"], kind="stable").reset_index(drop=True)
+    order = {r.objective.name: i for i, r in enumerate(result.objectives)}
+    table = table.sort_values("window_start", kind="stable")
+    table = table.sort_values("objective", key=lambda s: s.map(order), kind="stable")
+    return table.reset_index(drop=True)
 
