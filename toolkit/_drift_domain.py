@@ -26,6 +26,9 @@ __all__ = ["DomainResult", "domain_classifier"]
 #: this bounds its cost; the AUC's standard error on 2,000 rows is about 0.015.
 _IMPORTANCE_ROWS = 2000
 
+#: Fewest rows per window for a cross-validated AUC worth reading.
+_MIN_ROWS = 30
+
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class DomainResult:
@@ -245,8 +248,16 @@ def domain_classifier(
                 f"The {label} window must be a non-empty DataFrame; got "
                 f"{type(df).__name__} with {len(df) if hasattr(df, '__len__') else 0} rows."
             )
-    if not (isinstance(sample_size, int) and sample_size >= 10):
-        raise InputError(f"sample_size must be an integer >= 10; got {sample_size!r}.")
+    if not (isinstance(sample_size, int) and sample_size >= _MIN_ROWS):
+        raise InputError(f"sample_size must be an integer >= {_MIN_ROWS}; got {sample_size!r}.")
+    if not (isinstance(top_k, int) and 1 <= top_k <= 250):
+        raise InputError(f"top_k must be an integer in [1, 250]; got {top_k!r}.")
+    if min(len(reference), len(current)) < _MIN_ROWS:
+        raise InputError(
+            f"The domain classifier needs at least {_MIN_ROWS} rows in each window to "
+            f"cross-validate; got {len(reference)} and {len(current)}. Use feature_drift, "
+            "whose intervals account for small samples, or widen the windows."
+        )
     rng = np.random.default_rng(random_state)
     ref_s, cur_s = _sample(reference, sample_size, rng), _sample(current, sample_size, rng)
     used, skipped = _usable_columns(ref_s, cur_s, columns)

@@ -107,8 +107,13 @@ def _decide(st: dict[str, Any], s: dict[str, float]) -> tuple[bool, str, float]:
 
 
 def _finding(name: str, st: dict[str, Any], bins: pd.DataFrame, q: pd.DataFrame) -> Finding:
-    how = {"higher": "rose", "lower": "fell", "unchanged": "did not move"}[st["direction"]]
-    head = f"{name}: mean {how}" if st["drifted"] else f"No material drift in {name}: mean"
+    how = {"higher": "rose", "lower": "fell", "unchanged": "held"}[st["direction"]]
+    if not st["drifted"]:
+        head = f"No material drift in {name}: mean"
+    elif st["direction"] == "unchanged":
+        head = f"{name}: the distribution changed while the mean held"
+    else:
+        head = f"{name}: mean {how}"
     summary = (
         f"{head} {st['mean_reference']:.4g} -> {st['mean_current']:.4g} "
         f"(change {st['delta']:+.3g}, CI {st['delta_low']:+.3g} to {st['delta_high']:+.3g}); "
