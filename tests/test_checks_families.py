@@ -212,3 +212,23 @@ def test_records_outside_window_and_staleness(pair):
     assert found["volume.stale"].evidence["latest"].startswith("2024-04-25")
     assert "volume.stale" not in {f.check for f in volume_changes(
         ref, cur, timestamp="ts", as_of=cur["ts"].max() + pd.Timedelta("5min"))}
+
+
+def test_public_names_are_pinned():
+    import toolkit.checks
+
+    assert toolkit.checks.__all__ == [
+        "FAMILIES", "category_changes", "duplicate_rows", "future_timestamps", "null_changes",
+        "range_violations", "run_checks", "schema_changes", "stuck_values", "type_changes",
+        "unit_changes", "volume_changes"]
+
+
+def test_import_stays_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, toolkit.checks; heavy = {'scipy', 'sklearn', 'matplotlib', 'shap'}; "
+            "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

@@ -60,10 +60,16 @@ def is_code(s: pd.Series) -> bool:
     return bool(np.all(values == np.round(values)))
 
 
+def _label(v: object) -> str:
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))  # 1.0 in one file and 1 in the other are the same code
+    return str(v)
+
+
 def _counts(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(s):
-        s = s.dropna().astype("int64")
-    return s.astype("str").value_counts(dropna=True)
+    counts = s.value_counts(dropna=True)  # count first, then label the few distinct values
+    counts.index = pd.Index([_label(v) for v in counts.index], dtype="str")
+    return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
 
 
 def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,

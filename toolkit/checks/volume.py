@@ -181,9 +181,13 @@ def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _run_finding(col, late, a, b, share, got, expected, bucket) -> Finding:
+    kept = float(got.sum() / max(expected.sum(), 1e-9))
     severity = "critical" if share >= 0.1 else "warning" if share >= 0.01 else "info"
+    if not late and len(got) == 1 and kept > 0.25:
+        severity = "info"  # one partial bucket: a holiday or an event as often as a loss
     what = ("the last buckets of the window are short: records are probably late"
-            if late else "a drop that is not a late tail: records lost, or fewer events")
+            if late else "a drop that is not a late tail: records lost, or fewer events"
+            + (" (a holiday?)" if len(got) == 1 and kept > 0.25 else ""))
     return Finding(
         check="volume.late_records" if late else "volume.drop", layer="pipeline",
         severity=severity, score=C.clip01(0.3 + 2 * share),
@@ -193,7 +197,8 @@ def _run_finding(col, late, a, b, share, got, expected, bucket) -> Finding:
         evidence={"column": col, "since": C.iso(a), "until": C.iso(b),
                   "bucket": str(bucket), "rows": int(got.sum()),
                   "expected_rows": round(float(expected.sum()), 1),
-                  "share_missing": round(share, 6), "late": late},
+                  "share_missing": round(share, 6), "share_kept": round(kept, 6),
+                  "late": late},
         next_step=("Re-extract the end of the window later, or exclude it until the data "
                    "is complete." if late else
                    "Find the batch or partition that did not load for this period."),
