@@ -201,3 +201,25 @@ def test_drift_and_data_checks_feed_measures(tmp_path: Path) -> None:
     clean = evaluate_config(cfg, now="2024-03-10T00:30")
     assert clean.breached == []
     assert clean.measures["findings.critical_count"] == 0
+
+
+@pytest.mark.parametrize("kind", ["epoch_seconds", "epoch_ms", "mixed_text", "aware_text"])
+def test_timestamps_in_other_forms_cut_the_same_window(tmp_path: Path, kind: str) -> None:
+    df = frame(300, seed=10, start="2024-03-09", days=2)
+    times = pd.to_datetime(df["ts"], utc=True)
+    since_epoch = times - pd.Timestamp("1970-01-01", tz="UTC")
+    if kind == "epoch_seconds":
+        df["ts"] = since_epoch // pd.Timedelta(seconds=1)
+    elif kind == "epoch_ms":
+        df["ts"] = since_epoch // pd.Timedelta(milliseconds=1)
+    elif kind == "mixed_text":
+        df["ts"] = [t.strftime("%Y-%m-%d %H:%M:%S" if i % 2 else "%Y-%m-%dT%H:%M:%S")
+                    for i, t in enumerate(times)]
+    else:
+        df["ts"] = times.dt.tz_convert("Europe/Paris").astype(str)
+    df.to_csv(tmp_path / "d.csv", index=False)
+    cfg = config(tmp_path, [{"name": "rows", "measure": "volume.rows", "min": 1}])
+    result = evaluate_config(cfg, now="2024-03-11T01:00")
+    expected = int(((times >= "2024-03-10") & (times < "2024-03-11")).sum())
+    assert result.measures["volume.rows"] == expected
+    assert 100 < expected < 200

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -37,17 +38,35 @@ def _read_all(files: list[str], *, name: str) -> pd.DataFrame:
 
 
 def _times(df: pd.DataFrame, column: str, *, name: str) -> pd.Series:
-    import pandas as pd
 
     if column not in df.columns:
         shown = ", ".join(map(str, list(df.columns)[:20]))
         raise InputError(f"The timestamp column {column!r} is not in the {name} data "
                          f"(columns: {shown}). Fix 'timestamp:' in the audit config.")
-    times = pd.to_datetime(df[column], utc=True, errors="coerce")
+    times = _parse_times(df[column])
     if len(df) and times.isna().all():
         raise InputError(f"No value of the timestamp column {column!r} in the {name} data "
                          f"parses as a date or time (first value: {df[column].iloc[0]!r}). "
                          f"Use ISO 8601 text or a datetime column.")
+    return times
+
+
+def _parse_times(values: pd.Series) -> pd.Series:
+    """UTC times from datetimes, text in any format, or epoch numbers (unit by magnitude)."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        top = float(values.abs().max()) if values.notna().any() else 0.0
+        unit = next(u for limit, u in ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (1e300, "ns"))
+                    if top < limit)
+        return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
+    with warnings.catch_warnings():  # "could not infer format": handled just below
+        warnings.simplefilter("ignore", UserWarning)
+        times = pd.to_datetime(values, utc=True, errors="coerce")
+    failed = times.isna() & values.notna()
+    if failed.any():  # the format was inferred from the first value; others may differ
+        retry = pd.to_datetime(values[failed], utc=True, errors="coerce", format="mixed")
+        times = times.where(~failed, retry)
     return times
 
 

@@ -121,6 +121,7 @@ class AuditResult:
             "status": self.status, "breached": self.breached,
             "objectives": [r.to_dict() for r in self.objectives],
             "measures": self.measures, "unavailable": self.unavailable, "rows": self.rows,
+            "data_files": self.config.data_files() + self.config.reference_files(),
         }
 
 
