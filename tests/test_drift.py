@@ -464,3 +464,20 @@ def test_plots_draw_from_results() -> None:
     with pytest.raises(InputError, match="No bins for 'zzz'"):
         drift_plots.plot_bin_shares(result, "zzz")
     plt.close("all")
+
+
+def test_sequential_identifiers_are_not_reported_as_drift() -> None:
+    r = np.random.default_rng(12)
+    n = 5000
+    ref = pd.DataFrame({"txn_id": np.arange(n) + 10**6, "x": r.normal(size=n)})
+    cur = pd.DataFrame({"txn_id": np.arange(n) + 10**6 + n, "x": r.normal(size=n)})
+    result = feature_drift(ref, cur)
+    assert result.findings == []
+    assert "sequential" in result.skipped.set_index("feature").loc["txn_id", "reason"]
+    domain = domain_classifier(ref, cur, sample_size=2000)
+    assert domain.columns == ["x"]
+    assert domain.findings[0].severity == "info"
+    # A unit change of a wide-ranging amount is still drift, not an identifier.
+    amount = np.round(r.lognormal(3, 1, n))
+    scaled = feature_drift(pd.DataFrame({"a": amount}), pd.DataFrame({"a": amount * 100}))
+    assert scaled.findings[0].severity == "critical"

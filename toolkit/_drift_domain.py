@@ -83,9 +83,21 @@ def _usable_columns(
             skipped.append({"feature": name, "reason": "date or time column: time moves"})
         elif reference[name].isna().all() and current[name].isna().all():
             skipped.append({"feature": name, "reason": "all values missing in both windows"})
+        elif kinds[0] == "numeric" and _sequential(reference[name], current[name]):
+            skipped.append({"feature": name, "reason": "sequential identifier or counter"})
         else:
             used.append(name)
     return used, skipped
+
+
+def _sequential(ref: pd.Series, cur: pd.Series) -> bool:
+    """Unique whole numbers whose current values all exceed the reference's."""
+    r = ref.to_numpy(dtype=np.float64, na_value=np.nan)
+    c = cur.to_numpy(dtype=np.float64, na_value=np.nan)
+    r, c = r[np.isfinite(r)], c[np.isfinite(c)]
+    if r.size < 100 or c.size == 0 or not np.all(np.mod(r, 1) == 0):
+        return False
+    return bool(np.unique(r).size >= 0.95 * r.size and np.mean(c > r.max()) >= 0.95)
 
 
 def _sample(df: pd.DataFrame, size: int, rng: np.random.Generator) -> pd.DataFrame:

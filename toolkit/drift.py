@@ -135,7 +135,26 @@ def _skip_reason(ref: ColumnProfile | None, cur: ColumnProfile | None) -> str | 
         return "date or time column: time moves between windows (see the volume checks)"
     if not _same_edges(ref.edges, cur.edges) or ref.counts is None:
         return "the current profile was binned on other edges; profile it on reference.edges()"
+    if _looks_sequential(ref, cur):
+        return (
+            "a sequential identifier or counter (whole numbers, all distinct, current "
+            "values all above the reference's): it moves by construction"
+        )
     return None
+
+
+def _looks_sequential(ref: ColumnProfile, cur: ColumnProfile) -> bool:
+    """An id or counter: whole, (nearly) unique numbers that only grow.
+
+    Its PSI is huge by construction, a false alarm every tool raises; a unit change
+    rarely matches, since it needs unique whole numbers spanning less than its factor.
+    """
+    if ref.kind != "numeric" or not ref.integer_valued or ref.n_finite < 100:
+        return False
+    if (ref.n_distinct or 0) < 0.95 * ref.n_finite or cur.counts is None:
+        return False
+    valued = cur.count - cur.nulls
+    return bool(valued > 0 and cur.counts[-2] >= 0.95 * valued)
 
 
 def _columns_to_test(

@@ -86,8 +86,11 @@ class ColumnProfile:
     top_values, top_counts : tuple, ndarray
         The column's own most frequent values (categorical), most frequent first.
     n_distinct : int or None
-        Distinct non-null values (categorical; ``None`` for numerics, where
-        counting them would need a second pass).
+        Distinct non-null values (categorical), distinct finite values (numeric,
+        datetime).
+    integer_valued : bool
+        Whether the finite values are whole numbers (numeric; checked on an
+        evenly spaced sample of at most 10,000 sorted values).
     """
 
     name: str
@@ -107,6 +110,7 @@ class ColumnProfile:
     top_values: tuple[Any, ...] = ()
     top_counts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     n_distinct: int | None = None
+    integer_valued: bool = False
 
     @property
     def null_rate(self) -> float:
@@ -318,6 +322,9 @@ def _profile_numeric(
         edges=edges,
         counts=counts,
         quantiles=_quantiles_sorted(finite, PERCENTILES),
+        n_distinct=int(finite.size and 1 + np.count_nonzero(finite[1:] != finite[:-1])),
+        integer_valued=bool(finite.size)
+        and bool(np.all(np.mod(finite[:: max(1, finite.size // 10_000)], 1) == 0)),
         mean=mean,
         std=std,
         min=float(finite[0]) if finite.size else float("nan"),
