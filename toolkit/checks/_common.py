@@ -321,4 +321,15 @@ def locate(mask: np.ndarray, current: pd.DataFrame, segs: list[str],
                 out.update(since=iso(times[j]), rate_before=before, rate_after=after)
                 if seg is None:
                     out["share_affected"] = (len(zt) - j) / len(mask)
+        out["timeline"] = rate_timeline(zt, times)
     return out
+
+
+def rate_timeline(z: np.ndarray, times: np.ndarray, *, buckets: int = 30) -> list[dict]:
+    """Rate of a time-ordered 0/1 sequence in up to ``buckets`` equal-count chunks."""
+    n = min(buckets, len(z))
+    if n == 0:
+        return []
+    chunks = np.array_split(np.arange(len(z)), n)
+    return [{"start": iso(times[c[0]]), "rate": round(float(z[c].mean()), 6)}
+            for c in chunks if len(c)]

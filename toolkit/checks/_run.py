@@ -170,4 +170,27 @@ def run_checks(
     for name, family in FAMILIES.items():
         if families is None or name in families:
             findings.extend(family(reference, current, **kw))
-    return rank_findings(findings)
+    return rank_findings(explain_away(findings))
+
+
+#: Checks whose finding on a column is a mere consequence of a unit change on it.
+_CONSEQUENCES_OF_SCALE = ("ranges.out_of_range", "stuck.distinct_collapse",
+                          "stuck.spread_collapse")
+
+
+def explain_away(findings: list[Finding]) -> list[Finding]:
+    """Downgrade to info the findings that another finding on the same rows explains.
+
+    A column rescaled by a unit change falls out of its reference range; reporting
+    both as warnings would count one cause twice. The downgraded finding keeps its
+    evidence and names the explaining check in ``explained_by``.
+    """
+    rescaled = {f.evidence.get("column") for f in findings
+                if f.check == "scale.unit_change" and f.severity != "info"}
+    out = []
+    for f in findings:
+        if f.check in _CONSEQUENCES_OF_SCALE and f.evidence.get("column") in rescaled:
+            f = f.replace(severity="info", evidence={**f.evidence,
+                                                      "explained_by": "scale.unit_change"})
+        out.append(f)
+    return out

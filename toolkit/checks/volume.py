@@ -156,16 +156,23 @@ def _runs(tr, r_start, r_end, tc, start, end, bucket, col) -> list[Finding]:
     c = _counts(tc, start, end, bucket)
     starts = pd.date_range(start, periods=len(c), freq=bucket)
     p = prof[phase(starts)]
-    expected = float(np.median(c / p)) * p
+    level = float(np.median(c / p))
+    normal = c / p >= 0.5 * level
+    if normal.any():  # re-estimate without the short buckets, which only pull it down
+        level = float(np.median((c / p)[normal]))
+    expected = level * p
     sd = np.sqrt(expected + (cv * expected) ** 2)
     low = (c < 0.5 * expected) & ((c - expected) / np.maximum(sd, 1e-9) < -3)
+    series = [{"start": C.iso(t), "rows": int(n), "expected": round(float(e), 2)}
+              for t, n, e in zip(starts[:400], c[:400], expected[:400])]
     findings = []
     for a, b in _true_runs(low):
         missing = float((expected[a:b] - c[a:b]).sum())
         share = missing / float(expected.sum())
         late = b == len(c) and _looks_late(c[a:b] / expected[a:b], len(c))
-        findings.append(_run_finding(col, late, starts[a], starts[b - 1] + bucket, share,
-                                     c[a:b], expected[a:b], bucket))
+        f = _run_finding(col, late, starts[a], starts[b - 1] + bucket, share,
+                         c[a:b], expected[a:b], bucket)
+        findings.append(f.replace(evidence={**f.evidence, "series": series}))
     return findings
 
 
@@ -178,6 +185,12 @@ def _looks_late(ratio: np.ndarray, n_buckets: int) -> bool:
 def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     edges = np.diff(np.r_[0, mask.astype(int), 0])
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def _bucket_name(bucket: pd.Timedelta) -> str:
+    names = {pd.Timedelta(hours=1): "hour", pd.Timedelta(days=1): "day",
+             pd.Timedelta(days=7): "week"}
+    return names.get(bucket, str(bucket))
 
 
 def _run_finding(col, late, a, b, share, got, expected, bucket) -> Finding:
@@ -195,7 +208,7 @@ def _run_finding(col, late, a, b, share, got, expected, bucket) -> Finding:
         f"{int(expected.sum()):,} were expected; {what}.",
         features=(col,),
         evidence={"column": col, "since": C.iso(a), "until": C.iso(b),
-                  "bucket": str(bucket), "rows": int(got.sum()),
+                  "bucket": _bucket_name(bucket), "rows": int(got.sum()),
                   "expected_rows": round(float(expected.sum()), 1),
                   "share_missing": round(share, 6), "share_kept": round(kept, 6),
                   "late": late},

@@ -1,0 +1,177 @@
+"""Figures for the data checks, drawn from their findings' evidence.
+
+Each function takes a :class:`~toolkit.findings.Finding` (or a list of them) and an
+optional matplotlib ``ax`` and returns the Figure; nothing is recomputed, everything
+comes from the evidence. matplotlib is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from toolkit._exceptions import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from toolkit.findings import Finding
+
+__all__ = [
+    "plot_check_overview",
+    "plot_null_spike",
+    "plot_rate_timeline",
+    "plot_unit_change",
+    "plot_volume",
+]
+
+_COLORS = {"critical": "#c0392b", "warning": "#e67e22", "info": "#7f8c8d"}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size)
+        return fig, ax
+    return ax.figure, ax  # type: ignore[return-value]
+
+
+def _need(finding: Any, prefix: str) -> dict[str, Any]:
+    check = getattr(finding, "check", "")
+    if not str(check).startswith(prefix):
+        raise InputError(
+            f"This plot needs a {prefix}* finding; got {check or type(finding).__name__!r}. "
+            f"Pass one of the findings returned by toolkit.checks."
+        )
+    return dict(finding.evidence)
+
+
+def _times(records: Sequence[dict[str, Any]]) -> list[Any]:
+    import pandas as pd
+
+    return [pd.Timestamp(r["start"]) for r in records]
+
+
+def plot_unit_change(finding: Finding, *, ax: Axes | None = None) -> Figure:
+    """A unit change: log10 ratio to the reference over time, or per quantile.
+
+    With a ``timeline`` in the evidence (a change from a date on), the ratio of each
+    time bucket's median to the reference median is drawn against time, with the
+    conversion factor and the change date marked; otherwise the reference and
+    current quantiles are drawn side by side on a log scale.
+    """
+    ev = _need(finding, "scale.")
+    fig, ax = _axes(ax, (7, 3.2))
+    factor = float(ev["factor"])
+    if ev.get("timeline"):
+        import pandas as pd
+
+        tl = ev["timeline"]
+        ax.step(_times(tl), [r["log10_ratio"] for r in tl], where="post", color="#2c3e50")
+        ax.axhline(0, color="#7f8c8d", lw=0.8, label="reference scale")
+        ax.axhline(math.log10(factor), color=_COLORS["critical"], ls="--", lw=1,
+                   label=f"×{factor:g}")
+        if ev.get("since"):
+            ax.axvline(pd.Timestamp(ev["since"]), color=_COLORS["warning"], lw=1,
+                       label="since")
+        ax.set_ylabel("log10(median / reference median)")
+        fig.autofmt_xdate()
+    else:
+        qs = ev["quantiles"]
+        x = [q["q"] for q in qs]
+        ax.plot(x, [q["reference"] for q in qs], "o-", color="#7f8c8d", label="reference")
+        ax.plot(x, [q["current"] for q in qs], "o-", color=_COLORS["critical"], label="current")
+        ax.set_yscale("log")
+        ax.set_xlabel("quantile of |value|")
+        ax.set_ylabel(str(ev["column"]))
+    where = f" where {ev['segment']}" if ev.get("segment") else ""
+    ax.set_title(f"{ev['column']}: ×{ev['measured_factor']:.4g} ({ev['conversion']}){where}",
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def plot_rate_timeline(finding: Finding, *, ax: Axes | None = None) -> Figure:
+    """The share of affected rows over time (nulls, duplicates, a stuck value)."""
+    ev = dict(finding.evidence)
+    tl = ev.get("timeline") or []
+    if not tl:
+        raise InputError(
+            f"The {finding.check} finding has no timeline in its evidence; run the checks "
+            f"with a timestamp column to get one."
+        )
+    fig, ax = _axes(ax, (7, 3.2))
+    ax.step(_times(tl), [r["rate"] for r in tl], where="post", color="#2c3e50",
+            label="current")
+    base = ev.get("reference_rate", ev.get("reference_share"))
+    if base is not None:
+        ax.axhline(float(base), color="#7f8c8d", ls="--", lw=1, label="reference")
+    if ev.get("since"):
+        import pandas as pd
+
+        ax.axvline(pd.Timestamp(ev["since"]), color=_COLORS["warning"], lw=1, label="since")
+    ax.set_ylabel("share of rows")
+    ax.set_ylim(bottom=0)
+    ax.set_title(finding.summary if len(finding.summary) < 90 else finding.check, fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    fig.autofmt_xdate()
+    return fig
+
+
+def plot_null_spike(finding: Finding, *, ax: Axes | None = None) -> Figure:
+    """Null rate of a column: over time when known, else reference against current."""
+    ev = _need(finding, "missing.")
+    if ev.get("timeline"):
+        return plot_rate_timeline(finding, ax=ax)
+    fig, ax = _axes(ax, (4.5, 3.2))
+    cur, ref = float(ev["current_rate"]), float(ev["reference_rate"])
+    lo, hi = ev["diff_interval"]
+    ax.bar(["reference", "current"], [ref, cur], color=["#7f8c8d", _COLORS[finding.severity]])
+    ax.errorbar([1], [cur], yerr=[[cur - (ref + lo)], [(ref + hi) - cur]], color="black",
+                capsize=4)
+    ax.set_ylabel("share missing")
+    ax.set_title(f"{ev['column']}: missing values", fontsize=10)
+    return fig
+
+
+def plot_volume(finding: Finding, *, ax: Axes | None = None) -> Figure:
+    """Rows per time bucket against the expected count, with the short run shaded."""
+    ev = _need(finding, "volume.")
+    series = ev.get("series") or []
+    if not series:
+        raise InputError(f"The {finding.check} finding has no per-bucket series to plot.")
+    import pandas as pd
+
+    fig, ax = _axes(ax, (7, 3.2))
+    t = _times(series)
+    ax.step(t, [r["rows"] for r in series], where="post", color="#2c3e50", label="rows")
+    ax.step(t, [r["expected"] for r in series], where="post", color="#7f8c8d", ls="--",
+            label="expected")
+    if ev.get("since") and ev.get("until"):
+        ax.axvspan(pd.Timestamp(ev["since"]), pd.Timestamp(ev["until"]),
+                   color=_COLORS[finding.severity], alpha=0.2,
+                   label="late" if ev.get("late") else "drop")
+    ax.set_ylabel(f"rows per {ev.get('bucket', 'bucket')}")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="best")
+    fig.autofmt_xdate()
+    return fig
+
+
+def plot_check_overview(findings: Sequence[Finding], *, top: int = 15,
+                        ax: Axes | None = None) -> Figure:
+    """The most serious findings as bars of their score, coloured by severity."""
+    items = list(findings)[:top]
+    fig, ax = _axes(ax, (7, 0.35 * max(len(items), 2) + 1))
+    labels = [f"{f.check} [{', '.join(f.features)[:40]}]" for f in items][::-1]
+    ax.barh(labels, [f.score for f in items][::-1],
+            color=[_COLORS[f.severity] for f in items][::-1])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("score")
+    ax.tick_params(axis="y", labelsize=8)
+    ax.set_title("Data-check findings, most serious first", fontsize=10)
+    fig.tight_layout()
+    return fig
