@@ -71,7 +71,8 @@ def plot_flip_matrix(result: VersionComparison, *, ax: Any = None) -> Figure:
     for i in range(2):
         for j in range(2):
             colour = "white" if m[i, j] > m.max() / 2 else "black"
-            ax.text(j, i, f"{m[i, j]:,}\n{m[i, j] / total:.1%}", ha="center", va="center", color=colour)
+            text = f"{m[i, j]:,}\n{m[i, j] / total:.1%}"
+            ax.text(j, i, text, ha="center", va="center", color=colour)
     ax.set_xticks([0, 1], ["B: no", "B: yes"])
     ax.set_yticks([0, 1], ["A: no", "A: yes"])
     ax.set_title(f"Decisions at threshold {result.threshold:.4g}", fontsize=10)
@@ -102,7 +103,8 @@ def plot_metric_deltas(
     ax.axvline(0, color="#344054", lw=1)
     ax.set_yticks(list(y), [f"{s} (n={n:,})" for s, n in zip(t["segment"], t["n"])], fontsize=8)
     ax.set_xlabel(f"{metric}: version B − version A (95% paired interval)")
-    ax.set_title(f"{metric} change per segment (red: worse beyond the practical threshold)", fontsize=10)
+    title = f"{metric} change per segment (red: worse beyond the practical threshold)"
+    ax.set_title(title, fontsize=10)
     return fig
 
 
