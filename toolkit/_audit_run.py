@@ -63,6 +63,8 @@ class AuditRun:
         if self.error:
             out.append(f"  error: {self.error}")
         if self.run_dir is not None:
+            if (self.run_dir / "report.html").exists():
+                out.append(f"  report: {self.run_dir / 'report.html'}")
             out.append(f"  run folder: {self.run_dir}")
         return out
 
@@ -125,9 +127,10 @@ def _execute(cfg: AuditConfig, window: Window, at: _dt.datetime, history: Histor
         payload = {"config": cfg.name, "config_sha256": cfg.sha256, "window": window.to_dict(),
                    "status": status, "breached": [], "objectives": [], "measures": {},
                    "error": error}
-    payload["run_dir"] = str(result.run_dir)
-    (result.run_dir / "objectives.json").write_text(json.dumps(payload, indent=2))
-    return AuditRun(cfg.name, window, status, result.run_dir, payload.get("objectives", []),
+    run_dir = result.run_dir.resolve()  # the history is read from other folders too
+    payload["run_dir"] = str(run_dir)
+    (run_dir / "objectives.json").write_text(json.dumps(payload, indent=2))
+    return AuditRun(cfg.name, window, status, run_dir, payload.get("objectives", []),
                     list(payload.get("breached", [])), error)
 
 
