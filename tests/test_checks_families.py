@@ -218,7 +218,8 @@ def test_public_names_are_pinned():
     import toolkit.checks
 
     assert toolkit.checks.__all__ == [
-        "FAMILIES", "category_changes", "duplicate_rows", "future_timestamps", "null_changes",
+        "FAMILIES", "category_changes", "duplicate_rows", "explain_away", "future_timestamps",
+        "null_changes",
         "range_violations", "run_checks", "schema_changes", "stuck_values", "type_changes",
         "unit_changes", "volume_changes"]
 

@@ -12,7 +12,7 @@ Only numpy and pandas are imported here.
 
 from __future__ import annotations
 
-from toolkit.checks._run import FAMILIES, run_checks
+from toolkit.checks._run import FAMILIES, explain_away, run_checks
 from toolkit.checks.categories import category_changes
 from toolkit.checks.duplicates import duplicate_rows
 from toolkit.checks.missing import null_changes
@@ -27,6 +27,7 @@ __all__ = [
     "FAMILIES",
     "category_changes",
     "duplicate_rows",
+    "explain_away",
     "future_timestamps",
     "null_changes",
     "range_violations",

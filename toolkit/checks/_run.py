@@ -10,13 +10,17 @@ import pandas as pd
 from toolkit.checks import _common as C
 from toolkit.findings import Finding, rank_findings
 
-__all__ = ["FAMILIES", "run_checks"]
+__all__ = ["FAMILIES", "explain_away", "run_checks"]
 
 
 def _scale(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.scale import unit_changes
 
-    return unit_changes(reference, current, timestamp=kw["timestamp"],
+    outputs = {kw["target"], kw["prediction"]}  # the model's output reacts, it is not rescaled
+    columns = [c for c in C.numeric_columns(current, exclude=[kw["timestamp"], *outputs])
+               if c in reference.columns and C.is_number_column(reference[c])
+               and not C.looks_like_identifier(reference[c])]
+    return unit_changes(reference, current, columns=columns, timestamp=kw["timestamp"],
                         segment_columns=kw["segment_columns"], random_state=kw["random_state"])
 
 
@@ -175,21 +179,29 @@ def run_checks(
 
 #: Checks whose finding on a column is a mere consequence of a unit change on it.
 _CONSEQUENCES_OF_SCALE = ("ranges.out_of_range", "stuck.distinct_collapse",
-                          "stuck.spread_collapse")
+                          "stuck.spread_collapse", "drift.feature")
+
+
+def _column_of(f: Finding) -> object:
+    column = f.evidence.get("column")
+    if column is None and len(f.features) == 1:
+        column = f.features[0]
+    return column
 
 
 def explain_away(findings: list[Finding]) -> list[Finding]:
     """Downgrade to info the findings that another finding on the same rows explains.
 
-    A column rescaled by a unit change falls out of its reference range; reporting
-    both as warnings would count one cause twice. The downgraded finding keeps its
+    A column rescaled by a unit change falls out of its reference range and drifts;
+    reporting those as warnings too would count one cause three times. Pass the data
+    checks' and drift's findings together. The downgraded finding keeps its
     evidence and names the explaining check in ``explained_by``.
     """
     rescaled = {f.evidence.get("column") for f in findings
                 if f.check == "scale.unit_change" and f.severity != "info"}
     out = []
     for f in findings:
-        if f.check in _CONSEQUENCES_OF_SCALE and f.evidence.get("column") in rescaled:
+        if f.check in _CONSEQUENCES_OF_SCALE and _column_of(f) in rescaled:
             f = f.replace(severity="info", evidence={**f.evidence,
                                                       "explained_by": "scale.unit_change"})
         out.append(f)

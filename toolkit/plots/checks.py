@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from toolkit.findings import Finding
 
 __all__ = [
+    "CHECK_PLOTS",
+    "figures_for",
     "plot_check_overview",
     "plot_null_spike",
     "plot_rate_timeline",
@@ -175,3 +177,29 @@ def plot_check_overview(findings: Sequence[Finding], *, top: int = 15,
     ax.set_title("Data-check findings, most serious first", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+#: check -> the plot of its evidence. Explicit, filled by hand.
+CHECK_PLOTS: dict[str, Any] = {
+    "scale.unit_change": plot_unit_change,
+    "missing.null_spike": plot_null_spike,
+    "volume.drop": plot_volume,
+    "volume.late_records": plot_volume,
+    "duplicates.exact_rows": plot_rate_timeline,
+    "duplicates.duplicate_keys": plot_rate_timeline,
+    "stuck.repeated_value": plot_rate_timeline,
+}
+
+
+def _plottable(f: Finding) -> bool:
+    if f.check not in CHECK_PLOTS:
+        return False
+    if CHECK_PLOTS[f.check] is plot_rate_timeline:
+        return bool(f.evidence.get("timeline"))
+    return True
+
+
+def figures_for(findings: Sequence[Finding], *, limit: int = 4) -> list[Figure]:
+    """Figures of the most serious warning or critical findings that have a plot."""
+    chosen = [f for f in findings if f.severity != "info" and _plottable(f)][:limit]
+    return [CHECK_PLOTS[f.check](f) for f in chosen]
