@@ -167,3 +167,16 @@ def test_template_is_committed_clean_with_its_parameters() -> None:
             assert cell.outputs == []
             assert cell.execution_count is None
     assert set(papermill.inspect_notebook(str(TEMPLATE))) == {"config", "now", "history"}
+
+
+def test_public_names_are_pinned_and_import_is_light() -> None:
+    code = ("import sys, toolkit.audit as a; print(sorted(a.__all__)); "
+            "print([m for m in ('pandas', 'matplotlib', 'sklearn', 'yaml') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == str(sorted([
+        "EXIT_CODES", "KEY_MEASURES", "MEASURES", "AuditConfig", "AuditResult", "AuditRun",
+        "History", "Objective", "ObjectiveResult", "Window", "evaluate", "evaluate_config",
+        "history_path", "load_config", "load_windows", "measure_table", "run_audit",
+        "summary_text", "trend_table"]))
+    assert out[1] == "[]"
