@@ -113,3 +113,104 @@ def test_report_renders_offline_and_hostile_values_stay_text(browser, hostile_re
     page.goto(hostile_report.resolve().as_uri(), wait_until="load", timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "report.png"), full_page=True)
     context.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_server(url: str, proc: subprocess.Popen, timeout: float) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited early with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"JupyterLab did not answer {url} within {timeout:.0f} s")
+
+
+@pytest.fixture
+def jupyterlab(tmp_path):
+    """JupyterLab on a free localhost port, with a token, serving a copy of the walkthrough."""
+    import secrets
+
+    _chromium()
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copy(REPO / "notebooks" / "onboarding.ipynb", root / "onboarding.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "PYTHONWARNINGS": "ignore"}
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}", "--ServerApp.allow_root=True",
+         f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    try:
+        _wait_for_server(f"http://127.0.0.1:{port}/api/status?token={token}", proc, timeout=60)
+        yield f"http://127.0.0.1:{port}", token, root
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+        log.close()
+
+
+def test_jupyterlab_runs_walkthrough_and_drilldown_follows_the_menu(browser, jupyterlab):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    base, token, _ = jupyterlab
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.goto(f"{base}/lab/tree/onboarding.ipynb?token={token}", wait_until="domcontentloaded")
+        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
+        accept = page.locator(".jp-Dialog .jp-mod-accept")  # "Select Kernel": keep Python 3
+        try:
+            accept.wait_for(timeout=15_000)
+            accept.click()
+        except PlaywrightTimeout:
+            pass
+        page.locator(".jp-NotebookPanel-toolbar", has_text="Idle").or_(
+            page.locator(".jp-StatusBar-TextItem", has_text="Idle")).first.wait_for(timeout=60_000)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+        drill = page.locator(".steward-drilldown")
+        drill.wait_for(state="attached", timeout=120_000)
+        drill.scroll_into_view_if_needed()
+        image = drill.locator("img").first
+        image.wait_for(timeout=30_000)
+        before = image.get_attribute("src")
+        assert before.startswith("data:image/png")
+        assert "Feature: amount" in drill.inner_text()
+
+        drill.locator("select").select_option("channel")
+        page.wait_for_function(
+            """([sel, old]) => { const i = document.querySelector(sel + ' img');
+                return i && i.getAttribute('src') !== old; }""",
+            arg=[".steward-drilldown", before], timeout=30_000)
+        assert "Feature: channel" in drill.inner_text()
+        assert image.get_attribute("src") != before
+        assert page.evaluate("() => document.querySelector('.steward-drilldown img').naturalWidth") > 0
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-drilldown.png"))
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"))
+        raise
+    finally:
+        context.close()
