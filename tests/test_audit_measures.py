@@ -223,3 +223,38 @@ def test_timestamps_in_other_forms_cut_the_same_window(tmp_path: Path, kind: str
     expected = int(((times >= "2024-03-10") & (times < "2024-03-11")).sum())
     assert result.measures["volume.rows"] == expected
     assert 100 < expected < 200
+
+
+def test_only_files_with_rows_in_the_windows_are_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import toolkit.io
+
+    for day in range(1, 11):
+        frame(50, seed=day, start=f"2024-03-{day:02d}").to_parquet(tmp_path / f"d{day:02d}.parquet")
+    read = []
+    original = toolkit.io.read_table
+
+    def spy(path, **kwargs):
+        read.append(Path(path).name)
+        return original(path, **kwargs)
+
+    monkeypatch.setattr(toolkit.io, "read_table", spy)
+    cfg = config(tmp_path, [{"name": "rows", "measure": "volume.rows", "min": 1}],
+                 data="*.parquet", reference={"trailing": "2d"})
+    result = evaluate_config(cfg, now="2024-03-08T06:00")
+    assert sorted(read) == ["d05.parquet", "d06.parquet", "d07.parquet"]
+    assert result.rows == {"reference": 100, "current": 50}
+    # A window with no data keeps the columns: measures say "no rows", not "no column".
+    empty = evaluate_config(cfg, now="2024-05-01T06:00")
+    assert empty.measures["volume.rows"] == 0
+    assert empty.unavailable["missing.max_null_rate"] == "the current window has no rows"
+
+
+def test_a_missing_timestamp_column_names_the_file(tmp_path: Path) -> None:
+    from toolkit import InputError
+
+    frame(20, seed=1, start="2024-03-10").drop(columns="ts").to_csv(tmp_path / "a.csv")
+    cfg = config(tmp_path, [{"name": "rows", "measure": "volume.rows", "min": 1}])
+    with pytest.raises(InputError, match=r"timestamp column 'ts' is not in the audit data file"):
+        evaluate_config(cfg, now="2024-03-11")

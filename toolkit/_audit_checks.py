@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from toolkit._audit_config import Window
 from toolkit._audit_measures import Unavailable
 from toolkit._exceptions import InputError
 from toolkit.findings import Finding
@@ -23,7 +24,7 @@ from toolkit.findings import Finding
 if TYPE_CHECKING:
     import pandas as pd
 
-    from toolkit._audit_config import AuditConfig, Window
+    from toolkit._audit_config import AuditConfig
 
 __all__ = ["AuditContext", "load_windows"]
 
@@ -41,11 +42,11 @@ def _times(df: pd.DataFrame, column: str, *, name: str) -> pd.Series:
 
     if column not in df.columns:
         shown = ", ".join(map(str, list(df.columns)[:20]))
-        raise InputError(f"The timestamp column {column!r} is not in the {name} data "
+        raise InputError(f"The timestamp column {column!r} is not in {name} "
                          f"(columns: {shown}). Fix 'timestamp:' in the audit config.")
     times = _parse_times(df[column])
     if len(df) and times.isna().all():
-        raise InputError(f"No value of the timestamp column {column!r} in the {name} data "
+        raise InputError(f"No value of the timestamp column {column!r} in {name} "
                          f"parses as a date or time (first value: {df[column].iloc[0]!r}). "
                          f"Use ISO 8601 text or a datetime column.")
     return times
@@ -70,11 +71,52 @@ def _parse_times(values: pd.Series) -> pd.Series:
     return times
 
 
-def _between(df: pd.DataFrame, times: pd.Series, window: Window) -> pd.DataFrame:
+def _in(times: pd.Series, window: Window) -> Any:
     import pandas as pd
 
-    start, end = pd.Timestamp(window.start), pd.Timestamp(window.end)
-    return df.loc[(times >= start) & (times < end)].reset_index(drop=True)
+    return ((times >= pd.Timestamp(window.start)) & (times < pd.Timestamp(window.end))).to_numpy()
+
+
+def _outside(path: str, column: str, span: Window) -> bool:
+    """True when a Parquet file has no row in ``span`` (read from its time column alone)."""
+    if not path.lower().endswith((".parquet", ".pq")):
+        return False
+    import pandas as pd
+
+    try:
+        times = _parse_times(pd.read_parquet(path, columns=[column])[column])
+    except Exception:  # a missing column or a bad file: the full read reports it clearly
+        return False
+    return not _in(times, span).any()
+
+
+def _read_span(files: list[str], column: str, span: Window, *,
+               name: str) -> tuple[pd.DataFrame, pd.Series]:
+    """Rows of ``files`` whose time lies in ``span``, and their times.
+
+    Only those rows are kept, so a nightly audit over months of files holds its two
+    windows in memory, not the whole history; Parquet files without a row in the span
+    are skipped after reading their time column.
+    """
+    import pandas as pd
+
+    from toolkit.io import read_table
+
+    frames, times, empty = [], [], None
+    for path in files:
+        if _outside(path, column, span):
+            continue
+        df = read_table(path, name=name)
+        t = _times(df, column, name=f"the {name} file {path!r}")
+        keep = _in(t, span)
+        empty = df.iloc[:0] if empty is None else empty
+        if keep.any():
+            frames.append(df.loc[keep])
+            times.append(t[keep])
+    if not frames:  # keep the columns, so measures say "no rows" rather than "no column"
+        df = empty if empty is not None else read_table(files[0], name=name).iloc[:0]
+        return df.reset_index(drop=True), pd.Series([], dtype="datetime64[ns, UTC]")
+    return (pd.concat(frames, ignore_index=True), pd.concat(times, ignore_index=True))
 
 
 def load_windows(config: AuditConfig, window: Window) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -97,15 +139,13 @@ def load_windows(config: AuditConfig, window: Window) -> tuple[pd.DataFrame, pd.
     InputError
         A file cannot be read, or the timestamp column is missing or unparseable.
     """
-    data = _read_all(config.data_files(), name="audit data")
-    times = _times(data, config.timestamp, name="audit data")
-    current = _between(data, times, window)
     ref_window = config.reference_window(window)
+    span = window if ref_window is None else Window(ref_window.start, window.end)
+    data, times = _read_span(config.data_files(), config.timestamp, span, name="audit data")
+    current = data.loc[_in(times, window)].reset_index(drop=True)
     if ref_window is not None:
-        reference = _between(data, times, ref_window)
-    else:
-        reference = _read_all(config.reference_files(), name="reference")
-    return reference, current
+        return data.loc[_in(times, ref_window)].reset_index(drop=True), current
+    return _read_all(config.reference_files(), name="reference"), current
 
 
 @dataclasses.dataclass
