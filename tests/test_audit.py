@@ -114,11 +114,19 @@ def test_unreadable_input_fails_with_a_folder_then_a_fixed_rerun_passes(
     assert cli.main(args) == 0
     assert "PASSED" in capsys.readouterr().out
     assert [r["status"] for r in History(history_path(reports)).runs()] == ["passed", "failed"]
+    assert cli.main(args) == 0  # done already: nothing runs
+    assert "already audited" in capsys.readouterr().out
+    assert cli.main([*args, "--force"]) == 0
+    capsys.readouterr()
+    runs = History(history_path(reports)).runs()
+    assert [(r["status"], r["forced"]) for r in runs] == [
+        ("passed", True), ("passed", False), ("failed", False)]
+    assert len({r["run_dir"] for r in runs}) == 3
     assert cli.main(["history", "--reports-dir", str(reports)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[:3] == ["id", "config", "window"]
-    assert "passed" in table[1]
-    assert "failed" in table[2]
+    assert "passed (forced)" in table[1]
+    assert "failed" in table[3]
 
 
 def test_two_audits_started_together_both_complete(tmp_path: Path) -> None:
