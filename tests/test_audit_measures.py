@@ -258,3 +258,20 @@ def test_a_missing_timestamp_column_names_the_file(tmp_path: Path) -> None:
     cfg = config(tmp_path, [{"name": "rows", "measure": "volume.rows", "min": 1}])
     with pytest.raises(InputError, match=r"timestamp column 'ts' is not in the audit data file"):
         evaluate_config(cfg, now="2024-03-11")
+
+
+def test_a_model_that_cannot_score_breaches_its_objectives(tmp_path: Path) -> None:
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    ref = frame(200, seed=4, start="2024-03-09")
+    model = LogisticRegression().fit(ref[["x"]].fillna(0), ref["label"])
+    joblib.dump(model, tmp_path / "m.joblib")
+    ref.rename(columns={"x": "x_renamed"}).to_csv(tmp_path / "d.csv", index=False)
+    cfg = config(tmp_path, [{"name": "mean", "measure": "prediction.mean", "max": 1},
+                            {"name": "rows", "measure": "volume.rows", "min": 1}],
+                 prediction="not_logged", model="m.joblib")
+    result = evaluate_config(cfg, now="2024-03-10T01:00")
+    assert result.breached == ["mean"]
+    assert "the model cannot score the current window" in result.objectives[0].reason
+    assert "['x']" in result.objectives[0].reason

@@ -215,9 +215,14 @@ class AuditContext:
                               f"and no model is configured to score it")
         if len(df) == 0:
             return pd.Series([], dtype=float)
+        from toolkit._exceptions import StewardError
         from toolkit.scoring import predict_scores
 
-        return pd.Series(predict_scores(self.model(), df, name="model"), index=df.index)
+        try:
+            scores = predict_scores(self.model(), df, name="model")
+        except StewardError as exc:  # e.g. a renamed column: breach the objectives, by name
+            raise Unavailable(f"the model cannot score the {side} window: {exc}") from None
+        return pd.Series(scores, index=df.index)
 
     def target_values(self, side: str) -> pd.Series:
         col = self.config.target
