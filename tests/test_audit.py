@@ -130,7 +130,9 @@ def test_unreadable_input_fails_with_a_folder_then_a_fixed_rerun_passes(
 
 
 def test_two_audits_started_together_both_complete(tmp_path: Path) -> None:
-    configs = [write_config(tmp_path, name=name) for name in ("alpha", "beta")]
+    hostile = ("  - name: odd\n    measure: \"segment.x == '<script>alert(1)</script>'.rows\"\n"
+               "    min: 0\n")
+    configs = [write_config(tmp_path, name=name, extra=hostile) for name in ("alpha", "beta")]
     reports = tmp_path / "reports"
     procs = [subprocess.Popen([sys.executable, "-m", "toolkit", "audit", str(c), "--reports-dir",
                                str(reports), "--now", "2024-03-09T03:00"],
@@ -148,6 +150,9 @@ def test_two_audits_started_together_both_complete(tmp_path: Path) -> None:
         assert payload["status"] == "passed"
         assert payload["run_dir"] == str(folder)
         names.add(payload["config"])
+        report = (folder / "report.html").read_text()
+        assert "<script>alert(1)" not in report  # data values are escaped in HTML
+        assert "&lt;script&gt;alert(1)" in report
     assert names == {"alpha", "beta"}
     runs = History(history_path(reports)).runs()
     assert sorted(r["config"] for r in runs) == ["alpha", "beta"]
