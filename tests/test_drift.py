@@ -27,12 +27,6 @@ from toolkit.drift import (
 )
 from toolkit.profile import profile_frame
 
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(7)
-
-
 # ---------------------------------------------------------------- pure helpers
 
 

@@ -16,11 +16,6 @@ from toolkit.profile import (
 )
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20240310)
-
-
 def _reference_histogram(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Independent count of the documented layout, value by value."""
     out = np.zeros(edges.size + 2, dtype=np.int64)
