@@ -275,3 +275,24 @@ def test_a_model_that_cannot_score_breaches_its_objectives(tmp_path: Path) -> No
     assert result.breached == ["mean"]
     assert "the model cannot score the current window" in result.objectives[0].reason
     assert "['x']" in result.objectives[0].reason
+
+
+def test_a_measure_that_raises_is_unavailable_not_fatal(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from toolkit._audit_measures import MEASURES
+
+    def broken(ctx, arg):
+        raise TypeError("odd dtype")
+
+    monkeypatch.setitem(MEASURES, "volume.ratio",
+                        dataclasses.replace(MEASURES["volume.ratio"], compute=broken))
+    cfg = config(data_dir, [{"name": "ratio", "measure": "volume.ratio", "min": 0.5},
+                            {"name": "rows", "measure": "volume.rows", "min": 1},
+                            {"name": "rows-again", "measure": "volume.rows", "max": 10**6}])
+    result = evaluate_config(cfg, now="2024-03-11T01:00")
+    assert result.breached == ["ratio"]
+    assert result.objectives[0].reason == "computing volume.ratio failed: TypeError: odd dtype"
+    assert [r.value for r in result.objectives[1:]] == [300, 300]

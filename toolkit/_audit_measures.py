@@ -364,6 +364,8 @@ def measure_value(ctx: AuditContext, name: str) -> tuple[float | None, str | Non
         value = float(measure.compute(ctx, arg))
     except Unavailable as exc:
         return None, str(exc)
+    except Exception as exc:  # one odd column must not hide every other objective
+        return None, f"computing {name} failed: {type(exc).__name__}: {exc}"
     if not math.isfinite(value):
         return None, f"{name} is not a finite number ({value})"
     return value, None

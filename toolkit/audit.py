@@ -144,7 +144,7 @@ def evaluate(config: AuditConfig, reference: pd.DataFrame, current: pd.DataFrame
     AuditResult
     """
     ctx = AuditContext(config, window, reference, current, model=model)
-    names = [o.measure for o in config.objectives]
+    names = list(dict.fromkeys(o.measure for o in config.objectives))
     names += [m for m in KEY_MEASURES if m not in names and _applies(m, config)]
     values: dict[str, float | None] = {}
     unavailable: dict[str, str] = {}
