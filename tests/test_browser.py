@@ -27,7 +27,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 def _chromium() -> str:
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    debian = "/usr/bin/chromium"
+    path = shutil.which("chromium") or (debian if Path(debian).exists() else None)
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -207,7 +208,8 @@ def test_jupyterlab_runs_walkthrough_and_drilldown_follows_the_menu(browser, jup
             arg=[".steward-drilldown", before], timeout=30_000)
         assert "Feature: channel" in drill.inner_text()
         assert image.get_attribute("src") != before
-        assert page.evaluate("() => document.querySelector('.steward-drilldown img').naturalWidth") > 0
+        width = "() => document.querySelector('.steward-drilldown img').naturalWidth"
+        assert page.evaluate(width) > 0
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-drilldown.png"))
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"))

@@ -20,8 +20,9 @@ HOSTILE = "<script>alert(1)</script>"
 @pytest.fixture
 def windows(rng):
     n = 2_000
-    times_ref = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, 14 * 86400, n), unit="s")
-    times_cur = pd.Timestamp("2026-01-15") + pd.to_timedelta(rng.uniform(0, 14 * 86400, n), unit="s")
+    two_weeks = 14 * 86400
+    times_ref = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.uniform(0, two_weeks, n), unit="s")
+    times_cur = pd.Timestamp("2026-01-15") + pd.to_timedelta(rng.uniform(0, two_weeks, n), unit="s")
     ref = pd.DataFrame({"t": times_ref, "amount": rng.lognormal(3, 0.5, n),
                         "channel": rng.choice(["app", "web", "pos"], n),
                         "kind": rng.choice(["a", "b"], n)})
@@ -53,7 +54,8 @@ def test_numeric_bins_hold_every_row_and_catch_the_planted_shift(windows):
     expected = (cur["amount"] > ref["amount"].max()).mean()
     assert table.loc["above ref. max", "current"] == pytest.approx(expected)
     assert expected == pytest.approx(late.mean(), abs=0.02)
-    assert d.kind == "numeric" and d.log_scale
+    assert d.kind == "numeric"
+    assert d.log_scale
 
 
 def test_over_time_and_segments_match_pandas(windows):
@@ -63,7 +65,8 @@ def test_over_time_and_segments_match_pandas(windows):
     expected = cur.groupby(cur["t"].dt.floor("D"))["amount"].median()
     pd.testing.assert_series_equal(cur_days, expected, check_names=False, check_freq=False)
     seg = d.by_segment.set_index("segment")
-    assert seg.loc["a", "reference"] == pytest.approx(ref.loc[ref["kind"] == "a", "amount"].median())
+    expected_a = ref.loc[ref["kind"] == "a", "amount"].median()
+    assert seg.loc["a", "reference"] == pytest.approx(expected_a)
     assert seg.loc["b", "current"] == pytest.approx(cur.loc[cur["kind"] == "b", "amount"].median())
 
 
@@ -91,20 +94,25 @@ def test_drilldown_has_a_widget_and_an_escaped_static_twin(windows):
     view = widgets.feature_drilldown(ref, cur, features=["amount", "channel", HOSTILE],
                                      timestamp="t", static_features=2)
     bundle = view._repr_mimebundle_()
-    assert widgets.WIDGET_MIME in bundle and "text/plain" in bundle
+    assert widgets.WIDGET_MIME in bundle
+    assert "text/plain" in bundle
     static = bundle["text/html"]
     assert static.count("data:image/png;base64,") == 2
-    assert HOSTILE not in static and html.escape(HOSTILE) in static
+    assert HOSTILE not in static
+    assert html.escape(HOSTILE) in static
     picker, pane = view.widget.children
-    assert view.feature == "amount" and "Feature: amount" in pane.value
+    assert view.feature == "amount"
+    assert "Feature: amount" in pane.value
     picker.value = "channel"
-    assert view.feature == "channel" and "Feature: channel" in pane.value
+    assert view.feature == "channel"
+    assert "Feature: channel" in pane.value
 
 
 def _finding(**kw):
-    base = dict(check="categories.unseen_values", layer="data", summary=f"new value {HOSTILE}",
-                severity="warning", score=0.5, features=("channel",),
-                evidence={"examples": [HOSTILE], "share": 0.02}, next_step="ask <the> owner")
+    base = {"check": "categories.unseen_values", "layer": "data",
+            "summary": f"new value {HOSTILE}", "severity": "warning", "score": 0.5,
+            "features": ("channel",), "evidence": {"examples": [HOSTILE], "share": 0.02},
+            "next_step": "ask <the> owner"}
     base.update(kw)
     return Finding(**base)
 
@@ -113,11 +121,14 @@ def test_findings_browser_escapes_and_follows_the_menu():
     items = [_finding(rank=1), _finding(rank=2, summary="second", severity="info", score=0.1)]
     view = widgets.findings_browser(items, plots=False)
     static = view.static_html()
-    assert "<script>" not in static and "&lt;script&gt;" in static
-    assert static.count("<details") == 2 and "<details open>" in static
+    assert "<script>" not in static
+    assert "&lt;script&gt;" in static
+    assert static.count("<details") == 2
+    assert "<details open>" in static
     picker, pane = view.widget.children
     picker.value = 1
-    assert view.finding.summary == "second" and "second" in pane.value
+    assert view.finding.summary == "second"
+    assert "second" in pane.value
     assert widgets.findings_browser([]).static_html().count("No findings") == 1
 
 
@@ -128,15 +139,16 @@ def test_intake_form_fills_the_frame():
                                timestamp="t")
     assert form.frame.segment == "channel == 'app'"
     assert form.frame.since.date().isoformat() == "2026-11-16"
-    text, (segment, since), button, pane = (form.widget.children[0], form.widget.children[1].children,
-                                            *form.widget.children[2:])
+    text, row, button, pane = form.widget.children
+    segment, since = row.children
     text.value = HOSTILE
     segment.value = "channel == 'web'"
     since.value = "2026-11-18"
     button.click()
     assert form.frame.segment == "channel == 'web'"
     assert form.frame.since.date().isoformat() == "2026-11-18"
-    assert HOSTILE not in pane.value and html.escape(HOSTILE) in pane.value
+    assert HOSTILE not in pane.value
+    assert html.escape(HOSTILE) in pane.value
     since.value = "not a date"
     button.click()
     assert "not a date" in html.unescape(pane.value)
@@ -156,7 +168,8 @@ def test_report_export_shows_the_static_twin_without_widget_state(tmp_path, wind
         "state": {}, "version_major": 2, "version_minor": 0}}
     nbformat.write(nb, tmp_path / "nb.ipynb")
     out = export_html(tmp_path / "nb.ipynb", tmp_path / "report.html").read_text()
-    assert "Feature: channel" in out and "data:image/png;base64," in out
+    assert "Feature: channel" in out
+    assert "data:image/png;base64," in out
     assert "application/vnd.jupyter.widget-view+json" not in out
 
 
@@ -175,10 +188,12 @@ def test_progress_leaves_nothing_in_a_saved_report(tmp_path):
     from toolkit.runner import run_template
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(
         "import time\nfrom toolkit.progress import progress\n"
-        "for _ in progress(range(20), desc='explaining rows'):\n    time.sleep(0.02)\nprint('done')")]
+        "for _ in progress(range(20), desc='explaining rows'):\n    time.sleep(0.02)\n"
+        "print('done')")]
     nbformat.write(nb, tmp_path / "bar.ipynb")
     result = run_template(tmp_path / "bar.ipynb", {}, reports_dir=tmp_path / "reports")
     assert result.ok, result.error

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from toolkit._exceptions import InputError
@@ -43,7 +44,7 @@ def _numeric_bins(ref: pd.Series, cur: pd.Series) -> pd.DataFrame:
 
     r = ref.dropna().to_numpy(dtype=float)
     edges = np.unique(np.quantile(r, np.linspace(0, 1, _BINS + 1))) if r.size else np.array([0.0])
-    labels = ["below ref. min"] + [f"{a:.3g}–{b:.3g}" for a, b in zip(edges[:-1], edges[1:])]
+    labels = ["below ref. min"] + [f"{a:.3g}–{b:.3g}" for a, b in pairwise(edges)]
     labels += ["above ref. max", "missing"]
 
     def shares(s: pd.Series) -> np.ndarray:
@@ -121,7 +122,8 @@ def _by_segment(drill: FeatureDrilldown, ref: pd.DataFrame, cur: pd.DataFrame,
             if drill.kind == "numeric":
                 out.append(float(v.astype(float).median()) if len(v) else float("nan"))
             else:
-                out.append(float((v.astype("string") == level).fillna(False).mean()) if len(v) else float("nan"))
+                hit = (v.astype("string") == level).fillna(False)
+                out.append(float(hit.mean()) if len(v) else float("nan"))
         return out
 
     drill.by_segment = pd.DataFrame({"segment": segments, "reference": typical(ref),
@@ -152,7 +154,8 @@ def _attribution_shares(attribution: Any, feature: str) -> dict[str, float] | No
     row = table[table["feature"].astype(str) == feature]
     if row.empty:
         return None
-    return {"reference": float(row["share_ref"].iloc[0]), "current": float(row["share_cur"].iloc[0])}
+    return {"reference": float(row["share_ref"].iloc[0]),
+            "current": float(row["share_cur"].iloc[0])}
 
 
 def feature_drilldown_data(reference: pd.DataFrame, current: pd.DataFrame, feature: str, *,
@@ -195,7 +198,8 @@ def feature_drilldown_data(reference: pd.DataFrame, current: pd.DataFrame, featu
         level = str(bins["bin"].iloc[int(np.argmax(moved))]) if moved.size else None
     else:
         both = pd.concat([reference[feature], current[feature]]).astype(float).dropna()
-        drill.log_scale = bool(len(both) and both.min() >= 0 and both.max() > 100 * max(both.median(), 1e-9))
+        wide = both.max() > 100 * max(both.median(), 1e-9)
+        drill.log_scale = bool(len(both) and both.min() >= 0 and wide)
     if timestamp and timestamp in reference.columns and timestamp in current.columns:
         _over_time(drill, reference, current, timestamp, level)
     if segment_by and segment_by != feature and segment_by in reference and segment_by in current:

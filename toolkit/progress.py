@@ -89,7 +89,8 @@ class Progress:
         elapsed = time.perf_counter() - self._started
         if self.total:
             share = min(1.0, self.n / self.total)
-            text = f"{self.desc}: {share:.0%} ({self.n:g}/{self.total:g} {self.unit}, {elapsed:.0f} s)"
+            text = (f"{self.desc}: {share:.0%} ({self.n:g}/{self.total:g} {self.unit}, "
+                    f"{elapsed:.0f} s)")
             width = f"{share * 100:.1f}%"
         else:
             text = f"{self.desc}: {self.n:g} {self.unit} ({elapsed:.0f} s)"

@@ -193,7 +193,8 @@ def _finding_plot(f: Finding) -> str:
     try:
         return figure_html(fn(f), alt=f"evidence of {f.check}")
     except Exception as exc:  # a plot must never hide the finding itself
-        return f"<div class='steward-muted'>(plot unavailable: {html.escape(type(exc).__name__)})</div>"
+        reason = html.escape(type(exc).__name__)
+        return f"<div class='steward-muted'>(plot unavailable: {reason})</div>"
 
 
 def _finding_html(f: Finding, *, plot: bool) -> str:
@@ -258,7 +259,8 @@ def findings_browser(findings: Sequence[Finding], *, static_findings: int = 5,
                          f"{render(i)}</details>")
         more = len(items) - static_findings
         if more > 0:
-            parts.append(f"<div class='steward-muted'>{more} more findings in the table below.</div>")
+            parts.append(f"<div class='steward-muted'>{more} more findings in the table "
+                         f"below.</div>")
         return "".join(parts)
 
     return Interactive(w.VBox([picker, view]), static, state)
