@@ -37,6 +37,17 @@ def test_best_binary_split_finds_planted_change():
     assert (j, before, after) == (600, 0.0, 1.0)
 
 
+def test_best_binary_split_coarse_to_fine_matches_exhaustive_search():
+    rng = np.random.default_rng(5)
+    z = np.r_[rng.random(123_457) < 0.02, rng.random(76_543) < 0.3].astype(float)
+    j, before, after = C.best_binary_split(z)
+    exact, _, _ = C.best_binary_split(z, chunks=10**9)  # never coarse: every position
+    assert j == exact
+    assert abs(j - 123_457) < 200
+    assert before == pytest.approx(0.02, abs=0.002)
+    assert after == pytest.approx(0.3, abs=0.01)
+
+
 def test_null_mask_counts_empty_strings_in_text():
     s = pd.Series(["a", "", None], dtype="str")
     assert null_mask(s).tolist() == [False, True, True]

@@ -65,7 +65,7 @@ def kind(series: pd.Series) -> str:
         return "bool"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
-    if series.notna().sum() == 0:
+    if len(series) == 0 or series.count() == 0:
         return "empty"
     if pd.api.types.is_numeric_dtype(series):
         return "number"
@@ -204,24 +204,35 @@ def bonferroni_z(n_tests: int, *, alpha: float = 0.05) -> float:
     return float(NormalDist().inv_cdf(1 - alpha / (2 * max(1, n_tests))))
 
 
-def best_binary_split(z: np.ndarray, *, min_size: int | None = None) -> tuple[int, float, float]:
+def best_binary_split(z: np.ndarray, *, min_size: int | None = None,
+                      chunks: int = 2000) -> tuple[int, float, float]:
     """Split a 0/1 sequence into a before and an after run of different rates.
 
-    Maximises the two-segment Bernoulli log-likelihood. Returns ``(j, rate_before,
-    rate_after)`` where ``j`` is the first position of the after run (0 when the
-    sequence is too short to split).
+    Maximises the two-segment Bernoulli log-likelihood. Long sequences are searched
+    at ``chunks`` equal-count boundaries first, then row by row inside the two chunks
+    around the best boundary. Returns ``(j, rate_before, rate_after)`` where ``j`` is
+    the first position of the after run (0 when the sequence is too short to split).
     """
     n = len(z)
     m = max(10, n // 200) if min_size is None else min_size
     if n < 2 * m:
-        return 0, float(np.mean(z)) if n else 0.0, float(np.mean(z)) if n else 0.0
-    c = np.cumsum(z, dtype="float64")
-    j = np.arange(m, n - m + 1)
-    kb, nb = c[j - 1], j.astype("float64")
-    ka, na = c[-1] - kb, n - nb
-    ll = _bern(kb, nb) + _bern(ka, na)
-    best = int(j[np.argmax(ll)])
-    return best, float(c[best - 1] / best), float((c[-1] - c[best - 1]) / (n - best))
+        rate = float(np.mean(z)) if n else 0.0
+        return 0, rate, rate
+    c = np.concatenate([[0.0], np.cumsum(z, dtype="float64")])
+    if n > 4 * chunks:
+        coarse = np.unique(np.linspace(m, n - m, chunks).astype(np.int64))
+        k = int(coarse[np.argmax(_split_ll(c, coarse, n))])
+        step = int(np.ceil((n - 2 * m) / chunks)) + 1
+        candidates = np.arange(max(m, k - step), min(n - m, k + step) + 1)
+    else:
+        candidates = np.arange(m, n - m + 1)
+    best = int(candidates[np.argmax(_split_ll(c, candidates, n))])
+    return best, float(c[best] / best), float((c[n] - c[best]) / (n - best))
+
+
+def _split_ll(c: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    kb, nb = c[j], j.astype("float64")
+    return _bern(kb, nb) + _bern(c[n] - kb, n - nb)
 
 
 def _bern(k: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -290,6 +301,25 @@ def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
     return best
 
 
+def _sampled_segment(mask, current, segs, base, reference) -> dict[str, Any] | None:
+    """excess_segment on a seeded sample of at most SAMPLE_ROWS rows a side."""
+    pos = sample_positions(len(mask), SAMPLE_ROWS, random_state=0)
+    frame = current[segs] if pos is None else current[segs].iloc[pos]
+    ref = None
+    if reference is not None:
+        ref_mask, ref_frame = reference
+        ref_segs = [c for c in segs if c in ref_frame.columns]
+        rpos = sample_positions(len(ref_mask), SAMPLE_ROWS, random_state=1)
+        ref = (ref_mask if rpos is None else ref_mask[rpos],
+               ref_frame[ref_segs] if rpos is None else ref_frame[ref_segs].iloc[rpos])
+    seg = excess_segment(mask if pos is None else mask[pos], frame, segs, base_rate=base,
+                         reference=ref)
+    if seg is not None and pos is not None:  # the share of rows, counted on all rows
+        seg["rows"] = int((current[seg["column"]] == seg["value"]).sum())
+        seg["sampled_rows"] = len(pos)
+    return seg
+
+
 def locate(mask: np.ndarray, current: pd.DataFrame, segs: list[str],
            order: tuple[np.ndarray, np.ndarray] | None, *, base: float,
            reference: tuple[np.ndarray, pd.DataFrame] | None = None) -> dict[str, Any]:
@@ -301,8 +331,7 @@ def locate(mask: np.ndarray, current: pd.DataFrame, segs: list[str],
     ``share_affected`` (the share of rows in that scope), plus the rates behind them.
     """
     out: dict[str, Any] = {"segment": None, "since": None, "share_affected": float(mask.mean())}
-    seg = (excess_segment(mask, current, segs, base_rate=base, reference=reference)
-           if segs else None)
+    seg = _sampled_segment(mask, current, segs, base, reference) if segs else None
     if seg is not None:
         out.update(segment=seg["segment"], share_affected=seg["rows"] / len(mask),
                    rate_in_segment=seg["rate_in"], rate_outside_segment=seg["rate_out"],

@@ -50,18 +50,21 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
     z = C.bonferroni_z(2 * max(1, len(cols)))
     findings = []
     for col in cols:
-        ref, cur = C.finite(reference[col]), C.finite(current[col])
-        if len(ref) < MIN_REFERENCE or not len(cur):
+        ref = reference[col].to_numpy(dtype="float64", na_value=np.nan)
+        cur = current[col].to_numpy(dtype="float64", na_value=np.nan)
+        n_ref = int(np.count_nonzero(~np.isnan(ref)))
+        cur = cur[~np.isnan(cur)] if np.isnan(cur).any() else cur
+        if n_ref < MIN_REFERENCE or not len(cur):
             continue
-        lo_ref, hi_ref = float(ref.min()), float(ref.max())
+        lo_ref, hi_ref = float(np.nanmin(ref)), float(np.nanmax(ref))
         never_negative = lo_ref >= 0
         neg = cur < 0 if never_negative else np.zeros(len(cur), bool)
         if neg.any():
-            f = _negative(col, cur, neg, len(ref), z)
+            f = _negative(col, cur, neg, n_ref, z)
             if f is not None:
                 findings.append(f)
         below, above = (cur < lo_ref) & ~neg, cur > hi_ref
-        f = _out_of_range(col, cur, below, above, (lo_ref, hi_ref), len(ref), z)
+        f = _out_of_range(col, cur, below, above, (lo_ref, hi_ref), n_ref, z)
         if f is not None:
             findings.append(f)
     return findings
