@@ -76,7 +76,8 @@ class DriftResult:
         deviation) with ``shift_low``/``shift_high`` and ``wasserstein`` (over the
         reference standard deviation).
     findings : list of Finding
-        One ``drift.feature`` finding per drifted column.
+        One ``drift.feature`` finding per drifted column; its evidence holds every
+        bin's shares and the reference edges, for a reweighting repair.
     bins : dict of str to DataFrame
         Per column: ``bin``, ``reference_share``, ``current_share``,
         ``contribution`` (its term of the PSI).
@@ -235,7 +236,9 @@ def _feature_row(
     return row
 
 
-def _feature_finding(row: pd.Series, bins: pd.DataFrame, settings: dict[str, Any]) -> Finding:
+def _feature_finding(
+    row: pd.Series, bins: pd.DataFrame, edges: Any, settings: dict[str, Any]
+) -> Finding:
     name = row["feature"]
     moved = bins.reindex(bins["contribution"].abs().sort_values(ascending=False).index)
     top = moved.head(3)
@@ -252,6 +255,10 @@ def _feature_finding(row: pd.Series, bins: pd.DataFrame, settings: dict[str, Any
         "critical": settings["critical"],
         "confidence": settings["confidence"],
         "top_bins": top[["bin", "reference_share", "current_share", "contribution"]],
+        # Every bin and the reference edges, so a later stage can reweight the
+        # current window back to the reference on this column.
+        "bins": bins[["bin", "reference_share", "current_share"]],
+        "edges": [str(e) for e in edges] if isinstance(edges, tuple) else list(edges),
     }
     return Finding(
         check="drift.feature",
@@ -350,7 +357,9 @@ def feature_drift(
         "n_current": cur.n_rows,
     }
     findings = [
-        _feature_finding(row, bin_tables[row["feature"]], settings)
+        _feature_finding(
+            row, bin_tables[row["feature"]], ref.columns[row["feature"]].edges, settings
+        )
         for _, row in table[table["drifted"]].iterrows()
     ]
     return DriftResult(
