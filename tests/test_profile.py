@@ -93,7 +93,7 @@ def test_all_null_numeric_column_has_only_out_of_range_and_missing_cells() -> No
 
 def test_categorical_top_k_other_and_missing() -> None:
     s = pd.Series([*list("aaaabbbcc"), "d", None, None], dtype="str")
-    cp = profile_frame(pd.DataFrame({"c": s}), top_k=2)["c"]
+    cp = profile_frame(pd.DataFrame({"c": s}), top_k=2, min_count=1)["c"]
     assert cp.kind == "categorical"
     assert cp.edges == ("a", "b")
     assert cp.counts.tolist() == [4, 3, 3, 2]  # a, b, other (c, c, d), missing
@@ -105,12 +105,20 @@ def test_categorical_top_k_other_and_missing() -> None:
     assert cc.top_values[0] == "z"
 
 
+def test_rare_categories_share_the_other_bin() -> None:
+    s = pd.Series(["big"] * 40 + ["rare"] * 19 + [f"u{i}" for i in range(30)], dtype="str")
+    cp = profile_frame(pd.DataFrame({"c": s}))["c"]
+    assert cp.edges == ("big",)
+    assert cp.counts.tolist() == [40, 49, 0]
+    assert cp.top_values[:2] == ("big", "rare")  # the column's own top values stay
+
+
 def test_million_distinct_categories_stay_compact() -> None:
     ids = pd.Series(np.arange(1_000_000).astype(str), dtype="str")
     cp = profile_frame(pd.DataFrame({"id": ids}), top_k=50)["id"]
-    assert len(cp.edges) == 50
-    assert cp.counts.size == 52
-    assert cp.counts[-2] == 1_000_000 - 50
+    assert cp.edges == ()  # no value is common enough for a bin of its own
+    assert cp.counts.tolist() == [1_000_000, 0]
+    assert len(cp.top_values) == 50
     assert cp.n_distinct == 1_000_000
 
 

@@ -18,8 +18,8 @@ maximum, so the first and the last-but-one cells hold out-of-range values (and
 ``-inf``/``+inf``) and are empty in the reference by construction. Values that hold
 a large share of the reference (an atom, such as 0 in a zero-inflated amount) get a
 bin of their own. Categorical columns are binned on the reference's top-``k``
-categories; ``counts`` has ``k + 2`` cells: one per category, then ``other`` and
-``missing``.
+categories among those with at least ``min_count`` rows; ``counts`` has ``k + 2``
+cells: one per category, then ``other`` and ``missing``.
 
 Examples
 --------
@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit._exceptions import InputError
+from toolkit._profile_bins import bin_labels, numeric_edges, quantiles_sorted
 
 __all__ = [
     "ENGINES",
@@ -189,92 +190,6 @@ def column_kind(series: pd.Series) -> str:
     return "categorical"
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
-
-
-def _fmt_datetime(value: float) -> str:
-    return str(pd.Timestamp(int(value)))
-
-
-def bin_labels(kind: str, edges: Any) -> list[str]:
-    """Readable labels for the histogram cells of ``edges``.
-
-    Parameters
-    ----------
-    kind : {"numeric", "categorical", "datetime"}
-    edges : ndarray or sequence
-        Numeric edges or category values, as stored in :attr:`ColumnProfile.edges`.
-
-    Returns
-    -------
-    list of str
-        ``len(edges) + 2`` labels, ending with the out-of-range (or ``other``) and
-        ``missing`` cells.
-    """
-    if kind == "categorical":
-        return [str(v) for v in edges] + ["(other)", "(missing)"]
-    e = np.asarray(edges, dtype=float)
-    if e.size == 0:
-        return ["(out of range)", "(missing)"]
-    fmt: Callable[[float], str] = _fmt_datetime if kind == "datetime" else _fmt
-
-    top = np.nextafter(e[-1], -np.inf)  # the reference maximum
-    labels = [f"< {fmt(e[0])}"]
-    for i in range(e.size - 1):
-        lo, hi = e[i], e[i + 1]
-        after_atom = i > 0 and np.nextafter(e[i - 1], np.inf) == lo
-        left = f"({fmt(e[i - 1])}" if after_atom else f"[{fmt(lo)}"
-        if np.nextafter(lo, np.inf) == hi:
-            labels.append(f"= {fmt(lo)}")
-        elif i == e.size - 2:
-            labels.append(f"{left}, {fmt(top)}]")
-        else:
-            labels.append(f"{left}, {fmt(hi)})")
-    labels.append(f"> {fmt(top)}")
-    labels.append("(missing)")
-    return labels
-
-
-def _quantiles_sorted(s: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """``np.quantile(s, levels)`` (linear method) for an already sorted array."""
-    if s.size == 0:
-        return np.full(levels.shape, np.nan)
-    pos = levels * (s.size - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, s.size - 1)
-    frac = pos - lo
-    return s[lo] + (s[hi] - s[lo]) * frac
-
-
-def numeric_edges(finite_sorted: np.ndarray, *, bins: int) -> np.ndarray:
-    """Reference bin edges: quantile edges, atoms isolated, top edge closed.
-
-    Parameters
-    ----------
-    finite_sorted : ndarray
-        The reference's finite values, sorted.
-    bins : int
-        Number of quantile bins before ties merge and atoms split them.
-
-    Returns
-    -------
-    ndarray
-        Strictly increasing edges; empty when there are no finite values.
-    """
-    if finite_sorted.size == 0:
-        return np.zeros(0)
-    q = _quantiles_sorted(finite_sorted, np.linspace(0.0, 1.0, bins + 1))
-    values, multiplicity = np.unique(q, return_counts=True)
-    # A value repeated in the quantile grid holds >= 1/bins of the mass: give it
-    # its own bin [v, nextafter(v)) so a change in that atom is not diluted.
-    atoms = values[multiplicity >= 2]
-    if values[-1] not in atoms:
-        values = values.copy()
-        values[-1] = np.nextafter(values[-1], np.inf)
-    return np.unique(np.concatenate([values, np.nextafter(atoms, np.inf)]))
-
-
 def _numeric_array(series: pd.Series, kind: str) -> np.ndarray:
     if kind == "datetime":
         s = series
@@ -321,7 +236,7 @@ def _profile_numeric(
         nulls=nulls,
         edges=edges,
         counts=counts,
-        quantiles=_quantiles_sorted(finite, PERCENTILES),
+        quantiles=quantiles_sorted(finite, PERCENTILES),
         n_distinct=int(finite.size and 1 + np.count_nonzero(finite[1:] != finite[:-1])),
         integer_valued=bool(finite.size)
         and bool(np.all(np.mod(finite[:: max(1, finite.size // 10_000)], 1) == 0)),
@@ -334,14 +249,19 @@ def _profile_numeric(
     )
 
 
-def _profile_categorical(name: str, series: pd.Series, edges: Any, top_k: int) -> ColumnProfile:
+def _profile_categorical(
+    name: str, series: pd.Series, edges: Any, top_k: int, min_count: int
+) -> ColumnProfile:
     vc = series.value_counts(dropna=True, sort=True)
     vc = vc[vc.to_numpy() > 0]  # the category dtype lists unused categories
     nulls = int(series.isna().sum())
     n_valued = int(series.size - nulls)
     top = vc.iloc[:top_k]
     if edges is None:
-        edges = tuple(top.index.tolist())
+        # Picking the top k among rare values favours values the reference drew
+        # more often than usual; they would all look as if they fell in the current.
+        common = vc[vc.to_numpy() >= min_count].iloc[:top_k]
+        edges = tuple(common.index.tolist())
     # Select the few edge categories first: reindexing the full counts would hash
     # every distinct value (seconds for a million of them).
     hit = vc[vc.index.isin(list(edges))] if len(edges) else vc.iloc[:0]
@@ -363,7 +283,7 @@ def _profile_categorical(name: str, series: pd.Series, edges: Any, top_k: int) -
 
 
 def _profile_column(
-    name: str, series: pd.Series, edges: Any, *, bins: int, top_k: int
+    name: str, series: pd.Series, edges: Any, *, bins: int, top_k: int, min_count: int
 ) -> ColumnProfile:
     kind = column_kind(series)
     if edges is not None:
@@ -371,10 +291,10 @@ def _profile_column(
         if edges_categorical != (kind == "categorical"):
             # The kind changed between windows: profile the column on its own
             # terms and leave `counts` empty; the schema check reports the change.
-            own = _profile_column(name, series, None, bins=bins, top_k=top_k)
+            own = _profile_column(name, series, None, bins=bins, top_k=top_k, min_count=min_count)
             return dataclasses.replace(own, counts=None)
     if kind == "categorical":
-        return _profile_categorical(name, series, edges, top_k)
+        return _profile_categorical(name, series, edges, top_k, min_count)
     return _profile_numeric(name, series, kind, edges, bins)
 
 
@@ -395,10 +315,13 @@ def _profile_pandas(
     *,
     bins: int,
     top_k: int,
+    min_count: int,
     n_jobs: int,
 ) -> dict[str, ColumnProfile]:
     def one(name: str) -> ColumnProfile:
-        return _profile_column(name, df[name], edges.get(name), bins=bins, top_k=top_k)
+        return _profile_column(
+            name, df[name], edges.get(name), bins=bins, top_k=top_k, min_count=min_count
+        )
 
     if n_jobs <= 1 or len(columns) <= 1:
         return {name: one(name) for name in columns}
@@ -443,6 +366,7 @@ def profile_frame(
     columns: Sequence[str] | None = None,
     bins: int = 10,
     top_k: int = 50,
+    min_count: int = 20,
     timestamp: str | None = None,
     freq: str = "D",
     n_jobs: int | None = None,
@@ -465,6 +389,9 @@ def profile_frame(
         Quantile bins for numeric columns whose edges come from this window.
     top_k : int, default=50
         Categories kept per categorical column; the rest go to ``other``.
+    min_count : int, default=20
+        Fewest reference rows for a category to get a bin of its own when the
+        edges come from this window; rarer ones share ``other``.
     timestamp : str, optional
         A date or time column; rows are then counted per ``freq`` bucket.
     freq : str, default="D"
@@ -486,7 +413,13 @@ def profile_frame(
     names = _check_args(df, columns, bins, top_k, engine)
     jobs = n_jobs if n_jobs is not None else min(4, os.cpu_count() or 1)
     cols = ENGINES[engine](
-        df, names, dict(edges or {}), bins=int(bins), top_k=int(top_k), n_jobs=jobs
+        df,
+        names,
+        dict(edges or {}),
+        bins=int(bins),
+        top_k=int(top_k),
+        min_count=int(min_count),
+        n_jobs=jobs,
     )
     time_counts = _time_counts(df, timestamp, freq) if timestamp is not None else None
     return Profile(
