@@ -15,8 +15,6 @@ import pytest
 from toolkit import cli
 from toolkit.audit import History, history_path
 
-pytestmark = pytest.mark.filterwarnings("ignore:Your element with mimetype:UserWarning")
-
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "audit.ipynb"
 # Ten days of 12 rows: x, a label alternating 0/1, and a score that ranks it perfectly.
 ROWS = "\n".join(f"2024-03-{d:02d}T{2 * i:02d}:00:00,{(i % 5) / 10},{i % 2},"

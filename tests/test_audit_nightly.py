@@ -18,11 +18,7 @@ import pytest
 from toolkit import cli
 from toolkit.runner import read_emitted
 
-pytestmark = [
-    pytest.mark.slow,
-    # nbconvert warns that it cannot render the invisible steward payloads in HTML.
-    pytest.mark.filterwarnings("ignore:Your element with mimetype:UserWarning"),
-]
+pytestmark = pytest.mark.slow
 
 FIRST = dt.date(2024, 3, 1)
 BREACH_NIGHT = 10
