@@ -68,6 +68,8 @@ def _usable_columns(
     reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str] | None
 ) -> tuple[list[str], list[dict[str, str]]]:
     names = list(reference.columns) if columns is None else list(columns)
+    if isinstance(columns, str):  # one name, not its letters
+        names = [columns]
     used, skipped = [], []
     for name in names:
         if name not in reference.columns or name not in current.columns:

@@ -332,6 +332,8 @@ def feature_drift(
         If a window is empty or not a table, or a setting is out of range.
     """
     validate_settings(threshold, critical, alpha, confidence)
+    if isinstance(columns, str):  # one name, not its letters
+        columns = [columns]
     ref, cur = _as_profiles(reference, current, columns, bins=bins, top_k=top_k)
     names, skipped = _columns_to_test(ref, cur, columns)
     rng = np.random.default_rng(random_state)
