@@ -17,8 +17,9 @@ Routes, tried in order:
    can be folded back onto raw columns: ``shap.TreeExplainer`` (interventional,
    ``model_output="probability"`` for classifiers);
 2. anything else with ``predict_proba``/``predict`` (including HistGradientBoosting,
-   whose TreeExplainer output fails additivity in shap 0.51): shap's
-   ``PermutationExplainer`` on raw columns, non-numeric columns passed as codes.
+   whose TreeExplainer output fails additivity in shap 0.51): interventional SHAP by
+   antithetic permutations on raw columns (:mod:`toolkit._attribution_agnostic`), on
+   at most 50 background rows because its cost grows with them.
 
 Additivity is verified on every batch; a tree route that fails it falls back to
 route 2 (and says so in ``method``).
@@ -88,6 +89,7 @@ class Attributions:
     base_value: float
     output: np.ndarray
     features: list[str]
+    method: str = ""
 
 
 def model_is_classifier(model: Any, X: pd.DataFrame) -> bool:
@@ -181,10 +183,12 @@ class Explainer:
 
         self._tree = None
         self._agnostic = PermutationRoute(
-            self.model, self.background, features=self.features, classifier=self.classifier,
+            self.model, self.background.head(50), features=self.features,
+            classifier=self.classifier,
             random_state=self.random_state, permutations=self.permutations,
         )
-        self.method = "PermutationExplainer on raw columns" + (f" ({why})" if why else "")
+        self.method = ("Permutation SHAP (interventional, antithetic) on raw columns"
+                       + (f" ({why})" if why else ""))
 
     def explain(self, X: pd.DataFrame) -> Attributions:
         """SHAP values of the rows of ``X`` on :attr:`groups`; additivity is checked."""
@@ -197,7 +201,7 @@ class Explainer:
         if self._tree is not None:
             values, base = self._tree.explain(X, classifier=self.classifier)
             if _additive(values, base, output):
-                return Attributions(values, base, output, self._tree.groups)
+                return Attributions(values, base, output, self._tree.groups, self.method)
             if not first:
                 raise ModelError(_NOT_ADDITIVE)
             self._use_agnostic("TreeExplainer failed the additivity check on this model")
@@ -205,7 +209,7 @@ class Explainer:
         values, base = self._agnostic.explain(X)
         if not _additive(values, base, output):
             raise ModelError(_NOT_ADDITIVE)
-        return Attributions(values, base, output, list(self.features))
+        return Attributions(values, base, output, list(self.features), self.method)
 
     @property
     def groups(self) -> list[str]:

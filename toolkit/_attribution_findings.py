@@ -8,13 +8,16 @@ regression targets in any unit:
   change has a simultaneous interval excluding 0 and a size of at least 0.1 × scale
   (warning) or 0.3 × scale (critical);
 - ``attribution.ndcg``: SageMaker Clarify alarms below 0.9; warning when the whole
-  bootstrap interval lies below 0.9, critical below 0.7;
+  bootstrap interval lies below 0.9, critical below 0.7; it names the features whose
+  SHAP-value distribution moved most (Wasserstein-1 at least 0.05 × scale, lower
+  bound above 0);
 - ``attribution.drift_that_matters``: data drift (total-variation distance on
   reference bins) above its noise floor and at least 0.1, times the feature's share of
   attribution (the larger of both windows): warning from 0.02 (a 0.2 shift in a
   feature carrying 10% of the attribution), critical from 0.08;
-- ``attribution.direction_change``: mean signed SHAP significantly on opposite sides of
-  zero in the two windows, each at least 0.02 × scale: warning.
+- ``attribution.direction_change``: the correlation between a numeric feature's values
+  and its SHAP values changes sign (each at least 0.3 in size) while the feature keeps
+  a mean |SHAP| of at least 0.02 × scale in both windows: warning.
 
 Two samples of the same population stay at info.
 """
@@ -34,6 +37,7 @@ SHIFT_WARNING, SHIFT_CRITICAL = 0.1, 0.3
 NDCG_WARNING, NDCG_CRITICAL = 0.9, 0.7
 DRIFT_MIN, MATTERS_WARNING, MATTERS_CRITICAL = 0.1, 0.02, 0.08
 DIRECTION_MIN = 0.02
+MOVER_MIN = 0.05
 _TOP = 5
 
 
@@ -41,7 +45,7 @@ def build_findings(result: AttributionDriftResult, *, scale: float) -> list[Find
     """All findings of one attribution-drift result."""
     common = {"segment": result.segment}
     return [
-        _ndcg(result, common),
+        _ndcg(result, scale, common),
         *_shift(result, scale, common),
         *_matters(result, common),
         *_direction(result, scale, common),
@@ -64,23 +68,25 @@ def _sig(low: float, high: float) -> bool:
     return low > 0 or high < 0
 
 
-def _ndcg(result: AttributionDriftResult, common: dict[str, Any]) -> Finding:
-    t = result.table
+def _ndcg(result: AttributionDriftResult, scale: float, common: dict[str, Any]) -> Finding:
+    t = result.table  # sorted by attribution_shift
     lo, hi = result.ndcg_interval
-    moved = t[[_sig(a, b) for a, b in zip(t["share_change_low"], t["share_change_high"])]]
-    movers = moved.head(3)
+    movers = t[(t["attribution_shift_low"] > 0)
+               & (t["attribution_shift"] >= MOVER_MIN * scale)].head(3)
     severity = "critical" if hi < NDCG_CRITICAL else "warning" if hi < NDCG_WARNING else "info"
-    names = ", ".join(f"{f} ({a:.0%} → {b:.0%})" for f, a, b in
-                      zip(movers["feature"], movers["share_ref"], movers["share_cur"]))
+    names = ", ".join(f"{f} (SHAP distance {d:.3g}, share {a:.0%} → {b:.0%})" for f, d, a, b in
+                      zip(movers["feature"], movers["attribution_shift"], movers["share_ref"],
+                          movers["share_cur"]))
     summary = (f"Attribution ranking NDCG {result.ndcg:.2f} [{lo:.2f}, {hi:.2f}] "
                f"(Clarify alarms below 0.9)"
-               + (f"; biggest share changes: {names}" if names else "; no share changed "
-                  "beyond sampling noise") + f"; {_sizes(result)}.")
+               + (f"; effect changed most for {names}" if names else "; no feature's effect "
+                  "changed beyond sampling noise") + f"; {_sizes(result)}.")
     evidence = {"ndcg": result.ndcg, "ndcg_low": lo, "ndcg_high": hi,
                 "spearman": result.spearman, "kendall": result.kendall,
                 "threshold": NDCG_WARNING, "features": _records(t.head(10), [
-                    "feature", "share_ref", "share_cur", "share_change", "share_change_low",
-                    "share_change_high", "mean_abs_ref", "mean_abs_cur"]),
+                    "feature", "attribution_shift", "attribution_shift_low",
+                    "attribution_shift_high", "share_ref", "share_cur", "share_change",
+                    "share_change_low", "share_change_high", "mean_abs_ref", "mean_abs_cur"]),
                 **_sample_evidence(result)}
     return Finding(
         check="attribution.ndcg", layer="model", summary=summary, severity=severity,
@@ -161,7 +167,8 @@ def _matters(result: AttributionDriftResult, common: dict[str, Any]) -> list[Fin
             score=0.0, **common, evidence={"features": _records(t.head(10), [
                 "feature", "drift", "drift_floor", "share_ref", "share_cur", "matters"])},
             summary=("No drifted feature carries enough attribution to matter"
-                     + (f"; drifted but little used: {names}" if names else "") + "."),
+                     + (f"; drifted but little used: {names}" if names else "")
+                     + f"; {_sizes(result)}."),
         ))
     return out
 
@@ -170,17 +177,19 @@ def _direction(result: AttributionDriftResult, scale: float, common: dict[str, A
                ) -> list[Finding]:
     t = result.table
     floor = DIRECTION_MIN * scale
-    big = (t["mean_ref"].abs() >= floor) & (t["mean_cur"].abs() >= floor)
+    big = (t["mean_abs_ref"] >= floor) & (t["mean_abs_cur"] >= floor)
     return [Finding(
         check="attribution.direction_change", layer="model", severity="warning",
-        score=min(1.0, abs(row.mean_cur - row.mean_ref) / scale), features=(row.feature,),
-        summary=(f"{row.feature} now pushes scores the other way: mean SHAP "
-                 f"{row.mean_ref:+.4g} → {row.mean_cur:+.4g}; {_sizes(result)}."),
-        evidence={"feature": row.feature, "mean_shap_ref": row.mean_ref,
-                  "mean_shap_cur": row.mean_cur, "mean_shap_ref_low": row.mean_ref_low,
-                  "mean_shap_ref_high": row.mean_ref_high, "mean_shap_cur_low": row.mean_cur_low,
-                  "mean_shap_cur_high": row.mean_cur_high, **_sample_evidence(result)},
-        next_step=f"Check whether the meaning or encoding of {row.feature} changed.",
+        score=min(1.0, abs(row.direction_cur - row.direction_ref) / 2), features=(row.feature,),
+        summary=(f"Higher {row.feature} now pushes scores the other way: correlation of its "
+                 f"values with its SHAP values {row.direction_ref:+.2f} → "
+                 f"{row.direction_cur:+.2f}; {_sizes(result)}."),
+        evidence={"feature": row.feature, "direction_ref": row.direction_ref,
+                  "direction_cur": row.direction_cur, "mean_abs_shap_ref": row.mean_abs_ref,
+                  "mean_abs_shap_cur": row.mean_abs_cur, "mean_shap_ref": row.mean_ref,
+                  "mean_shap_cur": row.mean_cur, **_sample_evidence(result)},
+        next_step=(f"Check whether the meaning, unit or encoding of {row.feature} changed, "
+                   f"or whether the population moved to a range where the model reverses."),
         **common,
     ) for row in t[t["direction_change"] & big].head(_TOP).itertuples(index=False)]
 

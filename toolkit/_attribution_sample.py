@@ -38,6 +38,8 @@ class Explained:
     scores_cur: np.ndarray
     sample: dict[str, Any]
     notes: list[str] = field(default_factory=list)
+    rows_ref: pd.DataFrame | None = None  # raw values of the explained rows
+    rows_cur: pd.DataFrame | None = None
 
 
 def interactive() -> bool:

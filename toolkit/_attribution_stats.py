@@ -129,6 +129,28 @@ def simultaneous_interval(estimate: np.ndarray, replicates: np.ndarray, *, confi
     return estimate - half, estimate + half
 
 
+def wasserstein_replicates(ref: np.ndarray, cur: np.ndarray, w_ref: np.ndarray,
+                           w_cur: np.ndarray) -> tuple[float, np.ndarray]:
+    """Wasserstein-1 distance between two samples, and its bootstrap replicates.
+
+    ``w_ref`` (B, n_ref) and ``w_cur`` (B, n_cur) are resampling counts; the distance
+    is the area between the two (weighted) empirical distribution functions.
+    """
+    import numpy as np
+
+    values = np.concatenate([ref, cur])
+    order = np.argsort(values, kind="stable")
+    gaps = np.diff(values[order])
+    is_ref = order < ref.size
+    # Row 0 is the sample itself (all weights 1), rows 1.. the bootstrap replicates.
+    weights = np.vstack([np.ones((1, values.size)),
+                         np.concatenate([w_ref, w_cur], axis=1)[:, order]])
+    cdf_ref = np.cumsum(np.where(is_ref, weights, 0.0), axis=1)[:, :-1] / ref.size
+    cdf_cur = np.cumsum(np.where(is_ref, 0.0, weights), axis=1)[:, :-1] / cur.size
+    dist = np.abs(cdf_ref - cdf_cur) @ gaps
+    return float(dist[0]), dist[1:]
+
+
 def percentile_interval(replicates: np.ndarray, *, confidence: float) -> tuple[float, float]:
     """Plain percentile interval of one bootstrapped figure."""
     import numpy as np

@@ -312,7 +312,8 @@ def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,
     }
     return Explained(explainer.groups, base, v_ref, v_cur, o_ref, o_cur,
                      strata_ref[idx_ref], strata_cur[idx_cur], scores_ref, scores_cur,
-                     sample, notes)
+                     sample, notes, ref.iloc[idx_ref][explainer.features],
+                     cur.iloc[idx_cur][explainer.features])
 
 
 def _usable_target(ref: pd.DataFrame, cur: pd.DataFrame, target: str | None) -> bool:
