@@ -56,13 +56,15 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def hostile_report(tmp_path_factory):
+def hostile_report(tmp_path_factory, demo_incident):
     """The demo's investigation report, with a hostile category value in the data."""
+    import dataclasses
+
     from toolkit import demo, runner
 
-    incident = demo.make_incident(n_rows=4_000, random_state=0)
-    current = incident.current
+    current = demo_incident.current.copy()
     current.loc[current.index[::15], "merchant_category"] = HOSTILE
+    incident = dataclasses.replace(demo_incident, current=current)
     folder = tmp_path_factory.mktemp("hostile")
     params = demo.write_incident(folder / "inputs", incident)
     result = runner.run_template("investigate", params, reports_dir=folder / "reports")
