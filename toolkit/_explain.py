@@ -78,10 +78,11 @@ class Surrogate:
 
 def _scorer(model: Any, reference: pd.DataFrame, ctx: dict[str, Any],
             notes: dict[str, str]) -> tuple[str, Callable[[pd.DataFrame], np.ndarray]] | None:
-    from toolkit.scoring import predict_scores
+    from toolkit.scoring import model_features, predict_scores
 
     if model is not None:
-        return "model", lambda df: predict_scores(model, df)
+        needed = model_features(model) or []
+        return "model", lambda df: predict_scores(model, as_served(df, reference, needed))
     pred = ctx.get("prediction")
     if not pred or pred not in reference.columns:
         notes["symptom"] = ("No model and no logged prediction: the symptom cannot be measured, "
@@ -99,6 +100,25 @@ def _scorer(model: Any, reference: pd.DataFrame, ctx: dict[str, Any],
     notes["symptom"] = ("No model was given: a surrogate fitted on the reference window to "
                         "the logged scores re-scores the repairs.")
     return "surrogate", surrogate.predict
+
+
+def as_served(df: pd.DataFrame, reference: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
+    """The frame as a serving layer would hand it to the model: numbers that arrive as
+    text are parsed (failures become missing) and absent columns take the reference's
+    most common value. Only the symptom's measurement uses this; checks see raw data."""
+    import pandas as pd
+
+    out = df
+    for col in needed:
+        if col not in reference.columns:
+            continue
+        ref_numeric = pd.api.types.is_numeric_dtype(reference[col])
+        if col not in out.columns:
+            mode = reference[col].mode(dropna=True)
+            out = out.assign(**{col: mode.iloc[0] if len(mode) else None})
+        elif ref_numeric and not pd.api.types.is_numeric_dtype(out[col]):
+            out = out.assign(**{col: pd.to_numeric(out[col], errors="coerce")})
+    return out
 
 
 def _loss(scores: np.ndarray, y: np.ndarray, classification: bool) -> np.ndarray:
@@ -158,9 +178,15 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
     if found is None:
         return None, None
     kind, score = found
+    try:
+        ref_scores = np.asarray(score(reference), dtype=float)
+        np.asarray(score(current.head(50)), dtype=float)
+    except Exception as exc:  # a model that cannot score these windows: rank without it
+        notes["symptom"] = (f"The {kind} could not score the windows ({type(exc).__name__}: "
+                            f"{exc}); findings are ranked by severity alone.")
+        return None, None
     classification = model_task(model) == "classification" if model is not None else \
         bool(np.nanmax(reference[ctx["prediction"]]) <= 1.0)
-    ref_scores = np.asarray(score(reference), dtype=float)
     mask = _focus_mask(current, frame, ctx)
     y_ref, y_cur = _labels(reference, ctx.get("target")), _labels(current, ctx.get("target"))
     cur_scores = np.asarray(score(current), dtype=float)[mask]
@@ -194,6 +220,20 @@ def _share(symptom: Symptom, mean: float, loss: float | None, focus: str | None)
     return float(min(max(value, 0.0), 1.0))
 
 
+def _recalibrated(score: Callable[[pd.DataFrame], np.ndarray], segment: str,
+                  change: float) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A scorer whose scores inside ``segment`` move by ``change`` (clipped to [0, 1])."""
+    import numpy as np
+
+    def scorer(df: pd.DataFrame) -> np.ndarray:
+        s = np.asarray(score(df), dtype=float).copy()
+        inside = df.eval(segment).to_numpy(dtype=bool)
+        s[inside] = np.clip(s[inside] + change, 1e-6, 1 - 1e-6)
+        return s
+
+    return scorer
+
+
 def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: pd.DataFrame,
                      frame: Frame, *, model: Any, previous_model: Any, ctx: dict[str, Any],
                      notes: dict[str, str]) -> tuple[Symptom | None, list[Finding]]:
@@ -212,6 +252,9 @@ def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: 
 
             result = ("Score with the previous model version.",
                       lambda df: predict_scores(previous_model, df, name="previous model"), current)
+        elif i in tested and f.check == "quality.segment_residual" and f.segment:
+            result = ("Recalibrate the segment's scores to its current outcome rate.",
+                      _recalibrated(score, f.segment, float(f.evidence["change"])), current)
         elif i in tested:
             fixed = repair(f, reference, current, ctx)
             result = None if fixed is None else (fixed[0], score, fixed[1])

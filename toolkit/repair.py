@@ -60,7 +60,7 @@ def rename_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame
                 ctx: dict[str, Any]) -> pd.DataFrame | None:
     """Give a renamed column its reference name back."""
     ev = finding.evidence
-    old, new = ev.get("old") or ev.get("reference_column"), ev.get("new") or ev.get("current_column")
+    old, new = ev.get("old"), ev.get("new")
     if not old or new not in current.columns:
         return None
     return current.rename(columns={new: old})
@@ -70,37 +70,40 @@ def remap_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                ctx: dict[str, Any]) -> pd.DataFrame | None:
     """Map remapped category codes back to their reference values."""
     ev = finding.evidence
-    col, mapping = ev.get("column"), ev.get("mapping")
-    if col not in current.columns or not mapping:
+    col, pairs = ev.get("column"), ev.get("mapping")
+    if col not in current.columns or not pairs:
         return None
-    if isinstance(mapping, list):  # records [{"current": ..., "reference": ...}]
-        mapping = {m.get("current", m.get("new")): m.get("reference", m.get("old")) for m in mapping}
+    mapping = {str(p["new"]): str(p["old"]) for p in pairs}
     out = current.copy()
-    values = out[col].astype("string")
-    out[col] = values.replace({str(k): str(v) for k, v in mapping.items()}).astype(reference[col].dtype, errors="ignore") \
-        if col in reference.columns else values.replace(mapping)
+    out[col] = out[col].astype("string").replace(mapping)
+    if col in reference.columns and not _is_text(reference[col]):
+        out[col] = out[col].astype(reference[col].dtype)
     return out
+
+
+def _is_text(series: pd.Series) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series))
 
 
 def parse_numbers(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                   ctx: dict[str, Any]) -> pd.DataFrame | None:
-    """Parse numbers that arrive as text (decimal commas, thousands separators, units)."""
-    from toolkit.checks._common import parse_numeric_text  # type: ignore[attr-defined]
+    """Parse numbers that arrive as text with the rule the type check found."""
+    from toolkit.checks.types import apply_parse_rule
 
-    col = finding.evidence.get("column")
-    if col not in current.columns:
+    col, rule = finding.evidence.get("column"), finding.evidence.get("parse_rule")
+    if col not in current.columns or not rule:
         return None
     out = current.copy()
-    out[col] = parse_numeric_text(out[col])
+    out[col] = apply_parse_rule(out[col].astype("string"), rule)
     return out
 
 
 def drop_duplicates(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                     ctx: dict[str, Any]) -> pd.DataFrame | None:
     """Drop duplicate rows (or duplicate keys)."""
-    keys = finding.evidence.get("key") or finding.evidence.get("keys") or None
-    if isinstance(keys, str):
-        keys = [keys]
+    keys = finding.evidence.get("key_columns") or None
     if keys and any(k not in current.columns for k in keys):
         return None
     return current.drop_duplicates(subset=keys, ignore_index=True)
@@ -150,10 +153,8 @@ def restore_distribution(finding: Finding, reference: pd.DataFrame, current: pd.
 #: check or family -> repair. Explicit, filled by hand.
 REPAIRS: dict[str, Repair] = {
     "scale.unit_change": rescale,
-    "schema.probable_rename": rename_back,
-    "schema.rename": rename_back,
-    "categories.remap": remap_back,
-    "categories.remapped": remap_back,
+    "schema.renamed_column": rename_back,
+    "categories.remapped_codes": remap_back,
     "types.numbers_as_text": parse_numbers,
     "duplicates": drop_duplicates,
 }

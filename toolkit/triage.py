@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from toolkit._exceptions import InputError
-from toolkit.findings import Finding, rank_findings
+from toolkit.findings import SEVERITIES, Finding, rank_findings
 from toolkit.intake import Frame, read_complaint
 
 if TYPE_CHECKING:
@@ -35,7 +35,8 @@ LAYER_OWNERS = {
     "concept": "the model owner (retraining or relabelling)",
     "model": "the model owner (the release that changed the model)",
 }
-_MIN_EXPLAINED = 0.05
+#: Seconds the attribution stage may spend explaining samples of both windows.
+ATTRIBUTION_SECONDS = 8.0
 
 
 @dataclass
@@ -212,8 +213,8 @@ def investigate(
         except _Missing as exc:
             notes[name] = str(exc)
             continue
-        except InputError as exc:
-            notes[name] = f"Skipped: {exc}"
+        except Exception as exc:  # one stage failing must not hide what the others found
+            notes[name] = f"This stage could not run on these inputs: {type(exc).__name__}: {exc}"
             continue
         stages[name] = result
         findings.extend(found)
@@ -262,6 +263,7 @@ def _run_attribution(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[A
         raise _Missing("Needs a model: pass --model to see how the model's reasoning changed.")
     attribution = _stage_module("attribution", "SHAP attribution drift")
     result = attribution.attribution_drift(ref, cur, model=kw["model"], target=kw["target"],
+                                           time_budget=ATTRIBUTION_SECONDS,
                                            random_state=kw["random_state"], progress=False)
     return result, list(result.findings)
 
@@ -275,8 +277,36 @@ def _run_versions(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any,
     return result, list(result.findings)
 
 
-_STAGES = [("checks", _run_checks), ("drift", _run_drift),
-           ("attribution", _run_attribution), ("versions", _run_versions)]
+def _scores(df: pd.DataFrame, model: Any, prediction: str | None, reference: pd.DataFrame) -> Any:
+    """Served scores: the logged column when there is one, else the model's."""
+    import pandas as pd
+
+    if prediction and prediction in df.columns:
+        return pd.to_numeric(df[prediction], errors="coerce").to_numpy(dtype=float)
+    from toolkit._explain import as_served
+    from toolkit.scoring import model_features, predict_scores
+
+    return predict_scores(model, as_served(df, reference, model_features(model) or []))
+
+
+def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
+    target, pred, model = kw["target"], kw["prediction"], kw["model"]
+    if not target or target not in ref.columns or target not in cur.columns:
+        raise _Missing("Needs labels in both windows: pass --target to check quality.")
+    if model is None and not (pred and pred in ref.columns and pred in cur.columns):
+        raise _Missing("Needs scores: pass --model or --prediction to check quality.")
+    from toolkit import quality
+
+    exclude = {target, pred, kw["timestamp"]}
+    result = quality.quality_drift(
+        ref, cur, reference_scores=_scores(ref, model, pred, ref),
+        current_scores=_scores(cur, model, pred, ref), target=target,
+        columns=quality.segment_columns(ref, exclude=exclude))
+    return result, list(result.findings)
+
+
+_STAGES = [("checks", _run_checks), ("drift", _run_drift), ("attribution", _run_attribution),
+           ("versions", _run_versions), ("quality", _run_quality)]
 
 
 def priority(f: Finding, symptom: Symptom | None) -> float:
@@ -293,9 +323,37 @@ def _has_symptom(symptom: Symptom) -> bool:
     return symptom.significant or (symptom.quality_drop or 0) > 0
 
 
+#: Layers whose faults, on a column, cause the population-level changes seen on it.
+_CAUSAL_LAYERS = ("pipeline", "data")
+#: Checks that report consequences (a distribution moved, attributions moved) rather
+#: than a fault of their own.
+_CONSEQUENCE_CHECKS = ("drift.", "attribution.", "ranges.out_of_range")
+
+
+def explain_away(findings: list[Finding]) -> list[Finding]:
+    """Demote findings that are consequences of a data or pipeline fault on the same
+    columns: a unit change also shows as drift and as out-of-range values, but it is
+    one incident with one cause. The consequence keeps its evidence, one severity level
+    lower, with ``consequence_of`` naming the fault."""
+    causes = [f for f in findings if f.layer in _CAUSAL_LAYERS and f.severity != "info"
+              and f.features and not f.check.startswith(_CONSEQUENCE_CHECKS)]
+    out = []
+    for f in findings:
+        cause = next((c for c in causes if f.check.startswith(_CONSEQUENCE_CHECKS)
+                      and f.features and set(f.features) <= set(c.features)
+                      and c.severity_level >= f.severity_level), None)
+        if cause is None:
+            out.append(f)
+            continue
+        lower = SEVERITIES[max(f.severity_level - 1, 0)]
+        out.append(f.replace(severity=lower, evidence={**f.evidence, "consequence_of": cause.check}))
+    return out
+
+
 def rank_hypotheses(findings: list[Finding], symptom: Symptom | None) -> list[Finding]:
-    """Rank findings as root-cause hypotheses (see :func:`priority`)."""
-    return rank_findings(findings, key=lambda f: priority(f, symptom))
+    """Rank findings as root-cause hypotheses (see :func:`priority`), after
+    :func:`explain_away` has demoted consequences of the same fault."""
+    return rank_findings(explain_away(findings), key=lambda f: priority(f, symptom))
 
 
 def _owner(f: Finding, owners: dict[str, str]) -> str:

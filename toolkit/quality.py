@@ -1,0 +1,159 @@
+"""Quality with labels: overall and per segment, and concept drift inside a segment.
+
+With labels in both windows, the question is whether the model still *fits* the world:
+the same inputs now lead to different outcomes (concept drift). Inside each segment of
+a low-cardinality column, the *residual* (mean label minus mean score) is compared
+between windows. A residual that moves while the segment's scores do not is the mark of
+concept drift; one that moves with the scores is a data or population problem, which
+other checks own. Intervals are normal approximations of two independent means,
+widened by a Bonferroni factor for the number of segments tried, and a practical
+threshold keeps large samples from flagging trivia.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from toolkit.findings import Finding
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["QualityResult", "quality_drift", "segment_columns"]
+
+
+@dataclass
+class QualityResult:
+    """Overall and per-segment quality in both windows."""
+
+    overall: dict[str, float]
+    segments: pd.DataFrame
+    findings: list[Finding]
+
+
+def segment_columns(df: pd.DataFrame, *, exclude: set[str | None] = frozenset(),  # type: ignore[assignment]
+                    max_values: int = 30) -> list[str]:
+    """Columns whose few distinct values make natural segments (text, category, bool)."""
+    import pandas as pd
+
+    out = []
+    for col in df.columns:
+        if col in exclude:
+            continue
+        s = df[col]
+        texty = (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)
+                 or isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s))
+        if texty and 2 <= s.nunique(dropna=True) <= max_values:
+            out.append(col)
+    return out
+
+
+def _stats(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
+    """Mean residual, its standard error, and the mean log loss."""
+    import numpy as np
+
+    r = y - p
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    se = float(np.std(r, ddof=1) / math.sqrt(len(r))) if len(r) > 1 else math.inf
+    return float(np.mean(r)), se, float(np.mean(loss))
+
+
+def quality_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    reference_scores: np.ndarray,
+    current_scores: np.ndarray,
+    target: str,
+    columns: list[str] | None = None,
+    min_rows: int = 100,
+    threshold: float = 0.05,
+    alpha: float = 0.05,
+) -> QualityResult:
+    """Compare the fit of the scores to the labels between windows, per segment.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+        The windows, with the label column ``target`` (0/1).
+    reference_scores, current_scores : ndarray
+        The model's probability of the positive class for each row.
+    target : str
+    columns : list of str, optional
+        Segment columns; by default every low-cardinality text column.
+    min_rows : int, default=100
+        Segments with fewer rows in either window are not judged.
+    threshold : float, default=0.05
+        Practical threshold on the change of the mean residual (label minus score).
+    alpha : float, default=0.05
+        Family-wise error rate across the segments tried (Bonferroni).
+    """
+    import numpy as np
+    import pandas as pd
+    from scipy.stats import norm
+
+    y_ref = pd.to_numeric(reference[target], errors="coerce").to_numpy(dtype=float)
+    y_cur = pd.to_numeric(current[target], errors="coerce").to_numpy(dtype=float)
+    p_ref, p_cur = np.asarray(reference_scores, float), np.asarray(current_scores, float)
+    ok_ref, ok_cur = np.isfinite(y_ref) & np.isfinite(p_ref), np.isfinite(y_cur) & np.isfinite(p_cur)
+    r0, _, l0 = _stats(y_ref[ok_ref], p_ref[ok_ref])
+    r1, _, l1 = _stats(y_cur[ok_cur], p_cur[ok_cur])
+    overall = {"residual_reference": r0, "residual_current": r1, "log_loss_reference": l0,
+               "log_loss_current": l1}
+    cols = columns if columns is not None else segment_columns(reference, exclude={target})
+    rows = []
+    for col in cols:
+        if col not in current.columns:
+            continue
+        for value in reference[col].dropna().unique():
+            a = ok_ref & (reference[col] == value).to_numpy(dtype=bool)
+            b = ok_cur & (current[col] == value).to_numpy(dtype=bool)
+            if a.sum() < min_rows or b.sum() < min_rows:
+                continue
+            ra, sa, la = _stats(y_ref[a], p_ref[a])
+            rb, sb, lb = _stats(y_cur[b], p_cur[b])
+            rows.append({"column": col, "value": value, "n_reference": int(a.sum()),
+                         "n_current": int(b.sum()), "residual_reference": ra, "residual_current": rb,
+                         "change": rb - ra, "se": math.hypot(sa, sb),
+                         "score_change": float(p_cur[b].mean() - p_ref[a].mean()),
+                         "log_loss_reference": la, "log_loss_current": lb})
+    table = pd.DataFrame(rows)
+    findings: list[Finding] = []
+    if len(table):
+        z = float(norm.ppf(1 - alpha / (2 * len(table))))
+        table["low"] = table["change"] - z * table["se"]
+        table["high"] = table["change"] + z * table["se"]
+        gap = np.minimum(table["low"].abs(), table["high"].abs())
+        table["flagged"] = (np.sign(table["low"]) == np.sign(table["high"])) & (gap > threshold)
+        findings = [_finding(row, threshold) for _, row in table[table["flagged"]].iterrows()]
+    return QualityResult(overall, table, findings)
+
+
+def _finding(row: pd.Series, threshold: float) -> Finding:
+    from toolkit.findings import jsonable
+
+    expr = f"{row['column']} == {row['value']!r}"
+    moved_scores = abs(row["score_change"]) > 0.5 * abs(row["change"])
+    layer = "population" if moved_scores else "concept"
+    what = ("the scores moved with it" if moved_scores else
+            "the scores did not move: the same inputs now lead to other outcomes")
+    severity = "critical" if min(abs(row["low"]), abs(row["high"])) > 2 * threshold else "warning"
+    return Finding(
+        check="quality.segment_residual",
+        layer=layer,
+        summary=f"In {expr}, labels minus scores went from {row['residual_reference']:+.3f} to "
+        f"{row['residual_current']:+.3f}; {what}.",
+        severity=severity,
+        score=float(min(1.0, 0.4 + abs(row["change"]))),
+        features=(str(row["column"]),),
+        segment=expr,
+        evidence=jsonable({k: row[k] for k in row.index if k != "flagged"}),
+        next_step=(f"Check whether the outcome definition or the behaviour in {expr} changed "
+                   f"(a policy, a product change); retrain or recalibrate on recent labels "
+                   f"for this segment." if layer == "concept" else
+                   f"Look at what moved the inputs of {expr}; see the drift section."),
+    )
