@@ -5,6 +5,7 @@ Nothing here imports scipy or scikit-learn, so ``import toolkit.checks`` stays l
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -17,6 +18,9 @@ from toolkit._exceptions import InputError
 #: Largest number of rows a check looks at when exactness is not needed. Checks that
 #: sample say so in their evidence (``sampled_rows``).
 SAMPLE_ROWS = 200_000
+
+#: Rows a side on which the segment holding a problem is looked for.
+SEGMENT_SAMPLE = 50_000
 
 #: A categorical column with more distinct values than this is not used to look for
 #: the segment where a problem concentrates.
@@ -65,11 +69,20 @@ def kind(series: pd.Series) -> str:
         return "bool"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "datetime"
-    if len(series) == 0 or series.count() == 0:
+    if len(series) == 0 or not _has_values(series):
         return "empty"
     if pd.api.types.is_numeric_dtype(series):
         return "number"
     return "text"
+
+
+def _has_values(series: pd.Series) -> bool:
+    if pd.api.types.is_integer_dtype(series) and not isinstance(series.dtype, pd.ArrowDtype):
+        return True  # numpy integers cannot hold a missing value
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        return bool((~np.isnan(values[:1024])).any() or (~np.isnan(values)).any())
+    return bool(series.count())
 
 
 def non_null_text(series: pd.Series, positions: np.ndarray | None = None) -> pd.Series:
@@ -93,11 +106,22 @@ def finite(series: pd.Series) -> np.ndarray:
 
 
 def sample_positions(n: int, size: int, *, random_state: int) -> np.ndarray | None:
-    """Sorted seeded row positions when ``n > size``, else None (use every row)."""
+    """Sorted seeded row positions when ``n > size``, else None (use every row).
+
+    The result is read-only and cached: every check asking for the same sample of the
+    same number of rows gets the same positions without drawing them again.
+    """
     if n <= size:
         return None
+    return _positions(n, size, random_state)
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(n: int, size: int, random_state: int) -> np.ndarray:
     rng = np.random.default_rng(random_state)
-    return np.sort(rng.choice(n, size=size, replace=False))
+    out = np.sort(rng.choice(n, size=size, replace=False))
+    out.setflags(write=False)
+    return out
 
 
 def take(series: pd.Series, positions: np.ndarray | None) -> pd.Series:
@@ -302,14 +326,14 @@ def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
 
 
 def _sampled_segment(mask, current, segs, base, reference) -> dict[str, Any] | None:
-    """excess_segment on a seeded sample of at most SAMPLE_ROWS rows a side."""
-    pos = sample_positions(len(mask), SAMPLE_ROWS, random_state=0)
+    """excess_segment on a seeded sample of at most SEGMENT_SAMPLE rows a side."""
+    pos = sample_positions(len(mask), SEGMENT_SAMPLE, random_state=0)
     frame = current[segs] if pos is None else current[segs].iloc[pos]
     ref = None
     if reference is not None:
         ref_mask, ref_frame = reference
         ref_segs = [c for c in segs if c in ref_frame.columns]
-        rpos = sample_positions(len(ref_mask), SAMPLE_ROWS, random_state=1)
+        rpos = sample_positions(len(ref_mask), SEGMENT_SAMPLE, random_state=1)
         ref = (ref_mask if rpos is None else ref_mask[rpos],
                ref_frame[ref_segs] if rpos is None else ref_frame[ref_segs].iloc[rpos])
     seg = excess_segment(mask if pos is None else mask[pos], frame, segs, base_rate=base,

@@ -24,6 +24,8 @@ PRACTICAL_DIFF = 0.01
 
 def null_mask(series: pd.Series) -> np.ndarray:
     """True where a value is missing (null, or an empty string in a text column)."""
+    if pd.api.types.is_float_dtype(series) and not isinstance(series.dtype, pd.ArrowDtype):
+        return np.isnan(series.to_numpy(dtype="float64", na_value=np.nan))
     mask = series.isna().to_numpy()
     if pd.api.types.is_string_dtype(series) or series.dtype == object:
         mask = mask | (series.astype("str") == "").to_numpy()

@@ -139,6 +139,7 @@ class _Prepared:
     ref_pos: np.ndarray | None
     cur_pos: np.ndarray | None
     cur_time: np.ndarray | None  # datetime64 of the sampled current rows
+    cur_order: np.ndarray | None  # their time order, NaT dropped
     cur_time_full: np.ndarray | None
     segments: dict[str, tuple[np.ndarray, np.ndarray, list]]  # column -> codes, values
 
@@ -159,7 +160,11 @@ def _prepare(reference, current, *, timestamp, segment_columns, random_state) ->
             r, c = C.take(reference[col], ref_pos), C.take(current[col], cur_pos)
             codes, uniques = pd.factorize(pd.concat([r, c], ignore_index=True))
             segs[col] = (codes[: len(r)], codes[len(r):], list(uniques))
-    return _Prepared(ref_pos, cur_pos, cur_time, cur_time_full, segs)
+    order = None
+    if cur_time is not None:
+        ok = np.flatnonzero(~np.isnat(cur_time))
+        order = ok[np.argsort(cur_time[ok], kind="stable")]
+    return _Prepared(ref_pos, cur_pos, cur_time, order, cur_time_full, segs)
 
 
 def _values(df: pd.DataFrame, column: str, pos: np.ndarray | None) -> np.ndarray:
@@ -265,15 +270,13 @@ def _best_split(m: np.ndarray) -> int:
 
 
 def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
-    t = prep.cur_time
+    order = prep.cur_order
     with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(np.abs(cur_vals))
-    ok = np.isfinite(logs) & ~np.isnat(t)
-    logs, t = logs[ok], t[ok]
+        logs = np.log(np.abs(cur_vals[order]))
+    ok = np.isfinite(logs)
+    logs, t = logs[ok], prep.cur_time[order][ok]
     if len(logs) < 8 * MIN_VALUES:
         return None
-    order = np.argsort(t, kind="stable")
-    logs, t = logs[order], t[order]
     n_buckets = int(min(40, len(logs) // MIN_VALUES))
     chunks = np.array_split(np.arange(len(logs)), n_buckets)
     m = np.array([np.median(logs[c]) for c in chunks])
