@@ -45,6 +45,10 @@ def test_record_and_read_back(tmp_path: Path) -> None:
     assert runs[0]["breached"] == []
     assert not runs[0]["forced"]
     assert store.measures_of(ids[0]) == {"volume.rows": 100.0, "quality.auc": None}
+    (objective,) = store.objectives_of(ids[1])
+    assert objective["name"] == "nulls"
+    assert objective["value"] == pytest.approx(0.02)
+    assert objective["status"] == "met"
     assert store.runs(limit=1)[0]["id"] == ids[2]
     assert store.runs(config="other") == []
     with sqlite3.connect(store.path) as conn:

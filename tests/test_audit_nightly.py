@@ -101,6 +101,9 @@ def test_fourteen_nights_with_a_breach_on_night_ten(tmp_path: Path, capsys) -> N
     runs = json.loads(capsys.readouterr().out)["runs"]
     assert len(runs) == 14
     assert [r["status"] for r in reversed(runs)] == ["passed"] * 9 + ["breached"] + ["passed"] * 4
+    night_ten = {o["name"]: o["status"] for o in runs[4]["objectives"]}
+    assert night_ten == {"x1-complete": "breached", "auc-floor": "met", "enough-rows": "met"}
+    assert runs[4]["measures"]["volume.rows"] == 120
 
     # The last report's trend shows the breach on night ten, above the threshold.
     payload = read_emitted(folders[13] / "audit.ipynb", "trends")[-1]["rows"]

@@ -192,6 +192,12 @@ class History:
         sql += " ORDER BY r.window_start, o.name"
         return [dict(r) for r in self._query(sql, args)]
 
+    def objectives_of(self, run_id: int) -> list[dict[str, Any]]:
+        """The objective results of one run, in name order."""
+        rows = self._query("SELECT name, measure, value, min, max, severity, status, reason "
+                           "FROM objectives WHERE run_id = ? ORDER BY name", [run_id])
+        return [dict(r) for r in rows]
+
     def measures_of(self, run_id: int) -> dict[str, float | None]:
         rows = self._query("SELECT name, value FROM measures WHERE run_id = ?", [run_id])
         return {r["name"]: r["value"] for r in rows}

@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only the runs of the audit with this name")
     parser.add_argument("--limit", type=int, default=20, metavar="N",
                         help="show at most N runs (default: 20; 0 for all)")
-    parser.add_argument("--json", action="store_true", help="print the runs as JSON")
+    parser.add_argument("--json", action="store_true",
+                        help="print the runs as JSON, with their objective results and measures")
 
 
 def _table(runs: list[dict]) -> list[str]:
@@ -37,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     path = history_path(args.reports_dir)
     runs = History(path).runs(config=args.config, limit=args.limit or None)
     if args.json:
+        store = History(path)
+        for r in runs:
+            r["objectives"] = store.objectives_of(r["id"])
+            r["measures"] = store.measures_of(r["id"])
         print(json.dumps({"history": str(path), "runs": runs}, indent=2))
         return 0
     if not runs:
