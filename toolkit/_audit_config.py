@@ -403,12 +403,12 @@ def _window_spec(value: Any) -> Any:
             raise ConfigError(f"window: end ({end.isoformat()}) must be after start "
                               f"({start.isoformat()}); the end is exclusive.")
         return Window(start, end)
-    if value in ("yesterday", "today"):
+    if value in ("yesterday", "today", "last month"):
         return value
     if isinstance(value, str) and value.startswith("last "):
         return ("last", parse_duration(value[5:], "window"))
-    raise ConfigError(f"window must be 'yesterday', 'today', 'last <N>d' / 'last <N>h', or "
-                      f"{{start: ..., end: ...}}; got {_short(value)}.")
+    raise ConfigError(f"window must be 'yesterday', 'today', 'last month', 'last <N>d' / "
+                      f"'last <N>h', or {{start: ..., end: ...}}; got {_short(value)}.")
 
 
 def parse_now(now: _dt.datetime | str | None) -> _dt.datetime:
@@ -422,6 +422,7 @@ def resolve_window(spec: Any, *, now: _dt.datetime) -> Window:
     """The concrete window of ``spec`` at ``now``; relative windows end on a boundary.
 
     ``yesterday`` is the previous UTC day, ``today`` runs from midnight to ``now``,
+    ``last month`` is the previous calendar month,
     ``last 7d`` is the seven whole days before today and ``last 6h`` the six whole hours
     before the current hour, so reruns on the same day audit the same window.
     """
@@ -432,6 +433,9 @@ def resolve_window(spec: Any, *, now: _dt.datetime) -> Window:
         return Window(midnight - _dt.timedelta(days=1), midnight)
     if spec == "today":
         return Window(midnight, now)
+    if spec == "last month":
+        first = midnight.replace(day=1)
+        return Window((first - _dt.timedelta(days=1)).replace(day=1), first)
     _, length = spec
     if length % _dt.timedelta(days=1):
         end = now.replace(minute=0, second=0, microsecond=0)
