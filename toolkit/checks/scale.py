@@ -271,6 +271,8 @@ def _best_split(m: np.ndarray) -> int:
 
 def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
     order = prep.cur_order
+    if order is None or prep.cur_time is None:
+        return None
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(np.abs(cur_vals[order]))
     ok = np.isfinite(logs)

@@ -69,8 +69,11 @@ def volume_changes(reference: pd.DataFrame, current: pd.DataFrame, *, timestamp:
     """
     C.require_column(current, timestamp, name="current", role="timestamp")
     C.require_column(reference, timestamp, name="reference", role="timestamp")
-    tr = C.time_order(reference, timestamp, name="reference")[1]
-    tc = C.time_order(current, timestamp, name="current")[1]
+    ordered_ref = C.time_order(reference, timestamp, name="reference")
+    ordered_cur = C.time_order(current, timestamp, name="current")
+    if ordered_ref is None or ordered_cur is None:
+        return []
+    tr, tc = ordered_ref[1], ordered_cur[1]
     if len(tr) < 10 or len(tc) < 10:
         return []
     r_start, r_end, bucket = infer_window(tr)
