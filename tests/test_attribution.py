@@ -411,3 +411,34 @@ def test_plots_return_figures(data, pipeline):
     for fig in (attribution_bars(result), shift_waterfall(result, top=2)):
         assert fig.axes
         plt.close(fig)
+
+
+# --- template ------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_template_runs_through_the_runner_and_escapes_values(tmp_path, data, pipeline):
+    import joblib
+
+    from toolkit import runner
+
+    ref = data["ref"].head(1500).copy()
+    cur = data["cur"].head(1500).copy()
+    cur["a"] = 0.4
+    cur.loc[cur.index[:40], "channel"] = "<script>alert(1)</script>"
+    paths = {"reference": tmp_path / "ref.csv", "current": tmp_path / "cur.csv",
+             "model": tmp_path / "model.joblib"}
+    ref.to_csv(paths["reference"], index=False)
+    cur.to_csv(paths["current"], index=False)
+    joblib.dump(pipeline, paths["model"])
+    params = {k: str(v) for k, v in paths.items()}
+    params.update(segment="channel == 'web'", sample_size=200)
+    result = runner.run_template("attribution_drift", params, reports_dir=tmp_path / "reports")
+    assert result.status == "succeeded", result.error
+    checks = {f.check for f in result.findings}
+    assert {"attribution.ndcg", "attribution.shift_contribution"} <= checks
+    assert any(f.segment == "channel == 'web'" for f in result.findings)
+    top = next(f for f in result.findings if f.check == "attribution.shift_contribution")
+    assert top.features == ("a",)
+    html = (result.run_dir / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html
+    assert "explaining:" not in html  # no progress bar in saved reports

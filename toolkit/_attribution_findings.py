@@ -12,7 +12,9 @@ regression targets in any unit:
   SHAP-value distribution moved most (Wasserstein-1 at least 0.05 × scale, lower
   bound above 0);
 - ``attribution.drift_that_matters``: data drift (total-variation distance on
-  reference bins) above its noise floor and at least 0.1, times the feature's share of
+  reference bins) judged significant by :func:`toolkit.drift.feature_drift` (or above
+  its own noise floor when that cannot judge the column) and at least 0.1, times the
+  feature's share of
   attribution (the larger of both windows): warning from 0.02 (a 0.2 shift in a
   feature carrying 10% of the attribution), critical from 0.08;
 - ``attribution.direction_change``: the correlation between a numeric feature's values
@@ -140,7 +142,7 @@ def _shift(result: AttributionDriftResult, scale: float, common: dict[str, Any])
 
 def _matters(result: AttributionDriftResult, common: dict[str, Any]) -> list[Finding]:
     t = result.table.sort_values("matters", ascending=False, kind="stable")
-    drifted = (t["drift"] > t["drift_floor"]) & (t["drift"] >= DRIFT_MIN)
+    drifted = t["drift_significant"] & (t["drift"] >= DRIFT_MIN)
     flagged = t[drifted & (t["matters"] >= MATTERS_WARNING)]
     out = []
     for row in flagged.head(_TOP).itertuples(index=False):

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 DEFAULT_SAMPLE_SIZE = 2000
 #: Fewest rows per window a time budget may shrink the sample to (said in the notes).
 MIN_SAMPLE_SIZE = 200
-_BATCH = 256
+_FIRST_BATCH, _MAX_BATCH, _BATCH_SECONDS = 16, 4096, 2.0
 
 
 @dataclass
@@ -90,16 +90,26 @@ def check_sizes(sample_size: int | None, time_budget: float | None, n_bootstrap:
 
 def explain_rows(explainer: Explainer, X: pd.DataFrame, *, bar: Any
                  ) -> tuple[np.ndarray, np.ndarray, float]:
-    """(values, output, base value) of all rows of ``X``, in batches that advance ``bar``."""
+    """(values, output, base value) of all rows of ``X``, in batches that advance ``bar``.
+
+    Batches are sized to take about ``_BATCH_SECONDS`` each: shap's compiled tree code
+    prints its own progress bar to the process's stderr (which Jupyter kernels capture
+    into notebooks and reports) when one call runs longer than 10 seconds.
+    """
     import numpy as np
 
     values, output, base = [], [], 0.0
-    for start in range(0, len(X), _BATCH):
-        part = explainer.explain(X.iloc[start:start + _BATCH])
+    start, size = 0, _FIRST_BATCH
+    while start < len(X):
+        began = time.perf_counter()
+        part = explainer.explain(X.iloc[start:start + size])
+        per_row = (time.perf_counter() - began) / max(1, len(part.output))
         values.append(part.values)
         output.append(part.output)
         base = part.base_value
         bar.update(len(part.output))
+        start += size
+        size = int(min(_MAX_BATCH, max(_FIRST_BATCH, _BATCH_SECONDS / max(per_row, 1e-9))))
     return np.vstack(values), np.concatenate(output), base
 
 

@@ -370,22 +370,43 @@ def _features(model: Any, ref: pd.DataFrame, cur: pd.DataFrame, *, target: str |
 
 def _add_population_shift(table: pd.DataFrame, ref: pd.DataFrame, cur: pd.DataFrame, *,
                           random_state: int) -> pd.DataFrame:
-    """Add each feature's data drift and the drift-that-matters score to ``table``."""
+    """Add each feature's data drift and the drift-that-matters score to ``table``.
+
+    ``drift`` is the total-variation distance on reference bins (bounded, so it can
+    weight an attribution share); whether a column drifted at all is the verdict of
+    :func:`toolkit.drift.feature_drift` (effect interval above its practical threshold,
+    false-discovery control across columns), so both stages agree on it.
+    """
     import numpy as np
 
     from toolkit._attribution_stats import population_shift
 
     rng = np.random.default_rng(random_state + 1)
-    drift, floor = [], []
+    verdict = _drift_verdict(ref, cur, table["feature"], random_state=random_state)
+    rows = []
     for group in table["feature"]:
-        parts = [population_shift(ref[c], cur[c], rng=rng) for c in str(group).split("+")
-                 if c in ref.columns]
+        cols = [c for c in str(group).split("+") if c in ref.columns]
+        parts = [population_shift(ref[c], cur[c], rng=rng) for c in cols]
         d, f = max(parts) if parts else (0.0, 1.0)
-        drift.append(d)
-        floor.append(f)
+        flags = [verdict.get(c) for c in cols]
+        significant = any(flags) if None not in flags else d > f
+        rows.append((d, f, bool(significant)))
     out = table.copy()
-    out["drift"] = drift
-    out["drift_floor"] = floor
-    importance = np.maximum(out["share_ref"], out["share_cur"])
-    out["matters"] = out["drift"] * importance
+    out["drift"], out["drift_floor"], out["drift_significant"] = map(list, zip(*rows))
+    out["matters"] = out["drift"] * np.maximum(out["share_ref"], out["share_cur"])
     return out
+
+
+def _drift_verdict(ref: pd.DataFrame, cur: pd.DataFrame, groups: Any, *, random_state: int
+                   ) -> dict[str, bool]:
+    """Column -> drifted, from the drift stage; empty when it cannot judge the columns."""
+    from toolkit._exceptions import StewardError
+
+    cols = sorted({c for g in groups for c in str(g).split("+") if c in ref.columns})
+    try:
+        from toolkit.drift import feature_drift
+
+        result = feature_drift(ref, cur, columns=cols, random_state=random_state)
+    except (ImportError, StewardError):
+        return {}
+    return {str(f): bool(d) for f, d in zip(result.table["feature"], result.table["drifted"])}
