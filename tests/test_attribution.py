@@ -405,10 +405,10 @@ def test_plots_return_figures(data, pipeline):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from toolkit.plots.attribution import attribution_bars, shift_waterfall
+    from toolkit.plots.attribution import plot_attribution_bars, plot_shift_waterfall
 
     result = attribution.attribution_drift(data["ref"], data["cur"], model=pipeline, **FAST)
-    for fig in (attribution_bars(result), shift_waterfall(result, top=2)):
+    for fig in (plot_attribution_bars(result), plot_shift_waterfall(result, top=2)):
         assert fig.axes
         plt.close(fig)
 

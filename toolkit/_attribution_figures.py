@@ -128,16 +128,19 @@ def _directions(table: pd.DataFrame, ex: Explained) -> pd.DataFrame:
 
     from toolkit._attribution_stats import pd_numeric, rank_correlations
 
-    rho = {"ref": [], "cur": []}
+    rho: dict[str, list[float]] = {"ref": [], "cur": []}
     for group in table["feature"]:
         j = ex.groups.index(group)
         for window, rows, values in (("ref", ex.rows_ref, ex.values_ref),
                                      ("cur", ex.rows_cur, ex.values_cur)):
             ok = (rows is not None and group in rows.columns
                   and is_numeric_dtype(rows[group].dtype) and not is_bool_dtype(rows[group].dtype))
-            x = pd_numeric(rows[group]) if ok else np.array([])
+            if not ok or rows is None:
+                rho[window].append(np.nan)
+                continue
+            x = pd_numeric(rows[group])
             keep = np.isfinite(x)
-            rho[window].append(rank_correlations(x[keep], values[keep, j])[0] if ok else np.nan)
+            rho[window].append(rank_correlations(x[keep], values[keep, j])[0])
     out = table.assign(direction_ref=rho["ref"], direction_cur=rho["cur"])
     out["direction_change"] = ((out["direction_ref"] * out["direction_cur"] < 0)
                                & (out["direction_ref"].abs() >= DIRECTION_RHO)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from toolkit.attribution import AttributionDriftResult, PredictionShift
 
-__all__ = ["attribution_bars", "shift_waterfall"]
+__all__ = ["plot_attribution_bars", "plot_shift_waterfall"]
 
 
 def _axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
@@ -19,7 +19,8 @@ def _axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
     return ax.figure, ax
 
 
-def attribution_bars(result: AttributionDriftResult, *, top: int = 15, ax: Any = None) -> Any:
+def plot_attribution_bars(result: AttributionDriftResult, *, top: int = 15,
+                          ax: Any = None) -> Any:
     """Mean |SHAP| per feature, reference vs current, with simultaneous intervals.
 
     Parameters
@@ -54,8 +55,8 @@ def attribution_bars(result: AttributionDriftResult, *, top: int = 15, ax: Any =
     return fig
 
 
-def shift_waterfall(shift: PredictionShift | AttributionDriftResult, *, top: int = 10,
-                    ax: Any = None) -> Any:
+def plot_shift_waterfall(shift: PredictionShift | AttributionDriftResult, *, top: int = 10,
+                         ax: Any = None) -> Any:
     """Waterfall from the reference mean score to the current one, feature by feature.
 
     Parameters
@@ -71,17 +72,19 @@ def shift_waterfall(shift: PredictionShift | AttributionDriftResult, *, top: int
     """
     import numpy as np
 
-    shift = getattr(shift, "shift", shift)
-    t = shift.table
+    from toolkit.attribution import AttributionDriftResult
+
+    split = shift.shift if isinstance(shift, AttributionDriftResult) else shift
+    t = split.table
     steps = list(zip(t["feature"].astype(str), t["contribution"], t["ci_low"], t["ci_high"]))
     shown, rest = steps[:top], steps[top:]
     if rest:
         shown.append((f"{len(rest)} other features", sum(s[1] for s in rest), np.nan, np.nan))
     fig, ax = _axes(ax, (7, 0.4 * len(shown) + 2))
-    level = shift.mean_ref
+    level = split.mean_ref
     path = [level]
     labels = ["reference mean"]
-    ax.barh(0, shift.mean_ref, color="#7f7f7f")
+    ax.barh(0, split.mean_ref, color="#7f7f7f")
     for i, (name, value, lo, hi) in enumerate(shown, start=1):
         color = "#d62728" if value > 0 else "#2ca02c"
         ax.barh(i, value, left=level, color=color)
@@ -91,15 +94,15 @@ def shift_waterfall(shift: PredictionShift | AttributionDriftResult, *, top: int
         level += value
         path += [level] + ([lo + level - value, hi + level - value] if np.isfinite(lo) else [])
         labels.append(name)
-    ax.barh(len(shown) + 1, shift.mean_cur, color="#1f77b4")
+    ax.barh(len(shown) + 1, split.mean_cur, color="#1f77b4")
     labels.append("current mean")
     ax.set_yticks(np.arange(len(labels)), labels)
     ax.invert_yaxis()
-    path.append(shift.mean_cur)
+    path.append(split.mean_cur)
     low, high = min(path), max(path)
     pad = 0.15 * (high - low) or 0.05 * (abs(high) or 1.0)
     ax.set_xlim(low - pad, high + pad)  # zoom on the steps; the mean bars run off the left
     ax.set_xlabel("mean score")
-    ax.set_title(f"Mean score {shift.mean_ref:.4g} → {shift.mean_cur:.4g}: contributions")
+    ax.set_title(f"Mean score {split.mean_ref:.4g} → {split.mean_cur:.4g}: contributions")
     fig.tight_layout()
     return fig
