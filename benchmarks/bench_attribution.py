@@ -105,6 +105,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="rows per window")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sampled-only", action="store_true",
+                        help="time only the sampled analysis (skip both full computations)")
     args = parser.parse_args()
     from toolkit import attribution
 
@@ -117,6 +119,10 @@ def main() -> None:
     result = attribution.attribution_drift(ref, cur, model=model, random_state=args.seed,
                                            progress=False)
     sampled = time.perf_counter() - start
+    if args.sampled_only:
+        print(json.dumps({"rows_per_window": args.rows, "seconds_sampled_analysis":
+                          round(sampled, 2), "sample": result.sample}, indent=2))
+        return
     start = time.perf_counter()
     groups, v_ref, v_cur = full_figures(model, ref, cur, args.seed)
     exact = time.perf_counter() - start

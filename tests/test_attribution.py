@@ -125,13 +125,13 @@ def test_additivity_holds_for_lightgbm_and_xgboost(data, library):
     if library == "lightgbm":
         import lightgbm as lgb
 
-        clf = lgb.LGBMClassifier(n_estimators=30, verbose=-1, random_state=0)
-        reg = lgb.LGBMRegressor(n_estimators=30, verbose=-1, random_state=0)
+        clf = lgb.LGBMClassifier(n_estimators=30, verbose=-1, random_state=0, n_jobs=1)
+        reg = lgb.LGBMRegressor(n_estimators=30, verbose=-1, random_state=0, n_jobs=1)
     else:
         import xgboost as xgb
 
-        clf = xgb.XGBClassifier(n_estimators=30, max_depth=3, random_state=0)
-        reg = xgb.XGBRegressor(n_estimators=30, max_depth=3, random_state=0)
+        clf = xgb.XGBClassifier(n_estimators=30, max_depth=3, random_state=0, n_jobs=1)
+        reg = xgb.XGBRegressor(n_estimators=30, max_depth=3, random_state=0, n_jobs=1)
     for model, y in ((clf, data["y"]), (reg, X["a"] * 3 - X["c"])):
         model.fit(X, y)
         att = attribution.shap_values(rows.head(80), model=model, background=X.head(50))
