@@ -16,7 +16,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
 from toolkit import InputError, ModelError, to_json
-from toolkit.versions import compare_data_versions, compare_versions
+from toolkit.versions import compare_data_versions
+from toolkit.versions import compare_versions as _compare_versions
 
 FEATURES = ["amount", "age", "score1", "score2", "noise", "channel", "region"]
 REGRESSION = {
@@ -34,6 +35,12 @@ def one_thread():
 
     with threadpool_limits(1):
         yield
+
+
+def compare_versions(data, **kw):
+    """Permutation attribution keeps this module fast; SHAP is tested once below."""
+    kw.setdefault("attribution", "permutation")
+    return _compare_versions(data, **kw)
 
 
 def make_data(n: int, seed: int, *, regression: bool = False) -> pd.DataFrame:
@@ -113,6 +120,16 @@ def test_version_trained_without_a_feature_is_localised_first(train, test_data, 
     assert first.evidence["share_b"] == 0.0
     checks = {f.check for f in result.findings}
     assert "versions.metric_regression" in checks
+
+
+def test_shap_attribution_shows_the_dropped_feature(train, test_data, model_a):
+    model_b = fit(train, [f for f in FEATURES if f != "score2"], 0)
+    data = test_data.head(1_500)
+    result = _compare_versions(data, model_a=model_a, model_b=model_b, target="y", n_bootstrap=0)
+    assert set(result.attribution["method"]) == {"shap"}
+    first = result.findings[0]
+    assert first.check == "versions.feature_dropped"
+    assert first.features == ("score2",)
 
 
 def test_version_broken_on_one_segment_is_localised_first(broken, test_data):

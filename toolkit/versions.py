@@ -59,6 +59,7 @@ __all__ = [
     "compare_data_versions",
     "compare_versions",
     "permutation_importance",
+    "shap_importance",
 ]
 
 
@@ -246,9 +247,64 @@ def permutation_importance(
     return pd.DataFrame({"feature": features, **out})
 
 
-#: Attribution method name -> function(data, models, features=..., random_state=...).
-#: SHAP (toolkit.attribution) plugs in here when it lands; permutation needs no labels.
-ATTRIBUTION_METHODS: dict[str, Any] = {"permutation": permutation_importance}
+def shap_importance(
+    data: pd.DataFrame,
+    models: dict[str, Any],
+    *,
+    features: list[str],
+    sample_size: int = 200,
+    background_size: int = 50,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Mean absolute SHAP value per raw column of each version, on the same rows.
+
+    Uses :func:`toolkit.attribution.shap_values` (TreeExplainer for tree models,
+    Pipelines folded back onto raw columns) with one background sample shared by both
+    versions. A column a version does not read gets 0.
+
+    Parameters
+    ----------
+    data : DataFrame
+    models : dict of str to model
+    features : list of str
+        Columns to report.
+    sample_size : int, default=200
+        Rows explained (a uniform sample). Explaining is the slow part: interventional
+        TreeExplainer costs rows x background x trees.
+    background_size : int, default=50
+        Background rows, drawn apart from the explained ones.
+    random_state : int, default=0
+
+    Returns
+    -------
+    DataFrame
+        ``feature`` and ``importance_<name>`` per version.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from toolkit.attribution import shap_values
+
+    rng = np.random.default_rng(random_state)
+    n = min(len(data), sample_size + background_size)
+    idx = rng.choice(len(data), n, replace=False)
+    bg = data.iloc[np.sort(idx[:background_size])]
+    X = data.iloc[np.sort(idx[background_size:])] if n > background_size else bg
+    out: dict[str, list[float]] = {}
+    for k, m in models.items():
+        att = shap_values(X, model=m, background=bg, random_state=random_state)
+        mean_abs = dict(zip(att.features, np.abs(att.values).mean(axis=0)))
+        out[f"importance_{k}"] = [float(mean_abs.get(f, 0.0)) for f in features]
+    return pd.DataFrame({"feature": features, **out})
+
+
+#: Attribution method name -> function(data, models, *, features, sample_size, random_state).
+#: ``"auto"`` in :func:`compare_versions` means SHAP, falling back to permutation
+#: importance for a model SHAP cannot explain.
+ATTRIBUTION_METHODS: dict[str, Any] = {
+    "shap": shap_importance,
+    "permutation": permutation_importance,
+}
 
 
 def _attribution(
@@ -257,22 +313,27 @@ def _attribution(
     model_b: Any,
     features: list[str],
     method: str,
-    sample_size: int,
+    sample_size: int | None,
     random_state: int,
 ) -> pd.DataFrame:
     import numpy as np
 
-    if method not in ATTRIBUTION_METHODS:
+    if method != "auto" and method not in ATTRIBUTION_METHODS:
         raise InputError(
-            f"Unknown attribution method {method!r}; expected one of {list(ATTRIBUTION_METHODS)}."
+            f"Unknown attribution method {method!r}; expected 'auto' or one of "
+            f"{list(ATTRIBUTION_METHODS)}."
         )
-    table = ATTRIBUTION_METHODS[method](
-        data,
-        {"a": model_a, "b": model_b},
-        features=features,
-        sample_size=sample_size,
-        random_state=random_state,
-    )
+    models = {"a": model_a, "b": model_b}
+    kw: dict[str, Any] = {"features": features, "random_state": random_state}
+    if sample_size is not None:
+        kw["sample_size"] = sample_size
+    if method == "auto":
+        try:
+            method, table = "shap", shap_importance(data, models, **kw)
+        except (ModelError, InputError, ImportError, ValueError, TypeError):
+            method, table = "permutation", permutation_importance(data, models, **kw)
+    else:
+        table = ATTRIBUTION_METHODS[method](data, models, **kw)
     for k in ("a", "b"):
         total = table[f"importance_{k}"].sum()
         table[f"share_{k}"] = table[f"importance_{k}"] / total if total > 0 else np.nan
@@ -330,8 +391,8 @@ def compare_versions(
     alpha: float = 0.05,
     min_effect: float = 0.1,
     max_flip_rate: float = 0.05,
-    attribution: str = "permutation",
-    attribution_sample: int = 2000,
+    attribution: str = "auto",
+    attribution_sample: int | None = None,
     top: int = 20,
     random_state: int = 0,
 ) -> VersionComparison:
@@ -360,10 +421,11 @@ def compare_versions(
         the excess per-row loss relative to version A's mean loss.
     max_flip_rate : float, default=0.05
         Without labels, a flip rate whose interval lies above this is a warning.
-    attribution : str, default="permutation"
-        A key of :data:`ATTRIBUTION_METHODS`.
-    attribution_sample : int, default=2000
-        Rows explained.
+    attribution : str, default="auto"
+        A key of :data:`ATTRIBUTION_METHODS`, or ``"auto"``: SHAP, and permutation
+        importance for a model SHAP cannot explain.
+    attribution_sample : int, optional
+        Rows explained; default the method's own (SHAP 200, permutation 2,000).
     top : int, default=20
         Rows in the table of largest flips.
     random_state : int, default=0
