@@ -155,6 +155,9 @@ def test_check_findings_feed_measures_and_a_broken_check_is_reported(
     result = evaluate_config(cfg, now="2024-03-11T01:00")
     assert result.measures["findings.critical_count"] == 1
     assert result.measures["findings.warning_count"] == 1
+    # Within a severity (the objective is a warning), what a check found (a cause)
+    # ranks above the breach (a symptom).
+    assert [f.check for f in result.findings] == ["demo.one", "demo.two", "audit.objective"]
     assert result.measures["findings.check.demo.one.count"] == 1
     assert result.breached == ["crit"]
 

@@ -155,8 +155,16 @@ def evaluate(config: AuditConfig, reference: pd.DataFrame, current: pd.DataFrame
     results = [_judge(o, values[o.measure], unavailable.get(o.measure))
                for o in config.objectives]
     findings = ctx.findings() + [_finding(r, window) for r in results if r.breached]
-    return AuditResult(config, window, results, values, unavailable, rank_findings(findings),
+    return AuditResult(config, window, results, values, unavailable,
+                       rank_findings(findings, key=_cause_first),
                        {"reference": len(reference), "current": len(current)})
+
+
+def _cause_first(finding: Finding) -> tuple[int, bool, float, float]:
+    """Severity first; within a severity, what the checks found (causes) before the
+    objective breaches (symptoms), then the usual order."""
+    return (finding.severity_level, finding.check != "audit.objective",
+            finding.explained or 0.0, finding.score)
 
 
 def _applies(name: str, config: AuditConfig) -> bool:
