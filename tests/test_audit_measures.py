@@ -228,13 +228,16 @@ def test_timestamps_in_other_forms_cut_the_same_window(tmp_path: Path, kind: str
     assert 100 < expected < 200
 
 
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
 def test_only_files_with_rows_in_the_windows_are_read_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
     import toolkit.io
 
     for day in range(1, 11):
-        frame(50, seed=day, start=f"2024-03-{day:02d}").to_parquet(tmp_path / f"d{day:02d}.parquet")
+        df = frame(50, seed=day, start=f"2024-03-{day:02d}")
+        path = tmp_path / f"d{day:02d}.{suffix}"
+        df.to_parquet(path) if suffix == "parquet" else df.to_csv(path, index=False)
     read = []
     original = toolkit.io.read_table
 
@@ -244,9 +247,9 @@ def test_only_files_with_rows_in_the_windows_are_read_whole(
 
     monkeypatch.setattr(toolkit.io, "read_table", spy)
     cfg = config(tmp_path, [{"name": "rows", "measure": "volume.rows", "min": 1}],
-                 data="*.parquet", reference={"trailing": "2d"})
+                 data=f"*.{suffix}", reference={"trailing": "2d"})
     result = evaluate_config(cfg, now="2024-03-08T06:00")
-    assert sorted(read) == ["d05.parquet", "d06.parquet", "d07.parquet"]
+    assert sorted(read) == [f"d{d:02d}.{suffix}" for d in (5, 6, 7)]
     assert result.rows == {"reference": 100, "current": 50}
     # A window with no data keeps the columns: measures say "no rows", not "no column".
     empty = evaluate_config(cfg, now="2024-05-01T06:00")
