@@ -202,3 +202,16 @@ def test_progress_leaves_nothing_in_a_saved_report(tmp_path):
     assert any("done" in t for t in texts)
     assert not any("explaining rows" in t for t in texts)
     assert "explaining rows" not in result.html.read_text()
+
+
+def test_attribution_shares_come_from_the_attribution_table(windows):
+    from types import SimpleNamespace
+
+    ref, cur, _ = windows
+    table = pd.DataFrame({"feature": ["amount", "channel"], "share_ref": [0.2, 0.5],
+                          "share_cur": [0.6, 0.3]})
+    result = SimpleNamespace(table=table)
+    d = feature_drilldown_data(ref, cur, "amount", attribution=result)
+    assert d.attribution == {"reference": 0.2, "current": 0.6}
+    assert feature_drilldown_data(ref, cur, "kind", attribution=result).attribution is None
+    assert feature_drilldown_data(ref, cur, "amount").attribution is None
