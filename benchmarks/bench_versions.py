@@ -11,6 +11,7 @@ Run: ``python benchmarks/bench_versions.py [--rows 1000000] [--trees 200]``
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -73,26 +74,34 @@ def main() -> None:
     predict_scores(a, data)
     predict_scores(b, data)
     scoring = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    result = compare_versions(
-        data,
-        model_a=a,
-        model_b=b,
-        target="y",
-        segment_columns=["channel", "region"],
-        random_state=0,
-    )
-    full = time.perf_counter() - t0
     print(
-        f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
     )
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     print(f"rows {args.rows:,}, trees {args.trees}, features {len(feats)}")
     print(f"scoring both versions once: {scoring:.2f} s")
-    print(f"full comparison:            {full:.2f} s  (ratio {full / scoring:.2f}x, target < 5x)")
-    print(
-        f"slices tested {result.slices.n_tested}, reported {len(result.slices.table)}; "
-        f"findings: {[(f.severity, f.check) for f in result.findings]}"
-    )
+    for attribution in ("permutation", "auto"):
+        t0 = time.perf_counter()
+        result = compare_versions(
+            data,
+            model_a=a,
+            model_b=b,
+            target="y",
+            segment_columns=["channel", "region"],
+            attribution=attribution,
+            random_state=0,
+        )
+        full = time.perf_counter() - t0
+        method = result.attribution["method"].iloc[0]
+        print(
+            f"full comparison, attribution={attribution} ({method}): {full:.2f} s "
+            f"(ratio {full / scoring:.2f}x, target < 5x)"
+        )
+        print(
+            f"  slices tested {result.slices.n_tested}, reported {len(result.slices.table)}; "
+            f"findings: {[(f.severity, f.check) for f in result.findings]}"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
