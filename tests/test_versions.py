@@ -152,6 +152,24 @@ def test_two_seeds_on_the_same_data_raise_no_regression(train, test_data, model_
     assert result.slices.table.empty
 
 
+def test_without_labels_seed_churn_is_info_and_a_shifted_version_is_a_warning(
+    train, test_data, model_a
+):
+    seed = compare_versions(test_data, model_a=model_a, model_b=fit(train, FEATURES, 1))
+    assert seed.metrics.empty
+    assert seed.slices is None
+    assert [f.severity for f in seed.findings] == ["info"]
+    assert seed.flip_rate["n_flips"] > 0
+    shifted = fit(break_segment(train, train["channel"] == "web"), FEATURES, 0)
+    result = compare_versions(test_data, model_a=model_a, model_b=shifted, threshold=0.4)
+    flips = result.findings[0]
+    assert flips.check == "versions.decision_flips"
+    assert flips.severity == "warning"
+    rate = result.flip_rate
+    assert rate["net_change"] == pytest.approx((rate["up"] - rate["down"]) / len(test_data))
+    assert rate["net_ci_high"] < 0
+
+
 def test_identical_versions_have_no_deltas(test_data, model_a):
     result = compare_versions(test_data, model_a=model_a, model_b=model_a, target="y")
     assert result.delta_summary["mean_abs"] == 0.0

@@ -173,7 +173,15 @@ def _flip_finding(
             evidence=evidence,
             next_step="Pass the operating threshold to compare decisions.",
         )
-    severity = "warning" if not labeled and rate["ci_low"] >= max_flip_rate else "info"
+    # Without labels flips are the only signal. Symmetric churn (as between two seeds)
+    # is information; a warning needs a real net change of the flagged volume (at least
+    # a fifth of A's rate, interval clear of zero) or a flip rate clearly above the cap.
+    net_lo, net_hi = rate["net_ci_low"], rate["net_ci_high"]
+    shifted = (net_lo > 0 or net_hi < 0) and abs(rate["net_change"]) >= 0.2 * rate[
+        "decision_rate_a"
+    ]
+    churn = rate["ci_low"] >= max_flip_rate
+    severity = "warning" if not labeled and (shifted or churn) else "info"
     right = (
         f"; B is right on {rate['b_right']} of them, A on {rate['a_right']}"
         if "b_right" in rate

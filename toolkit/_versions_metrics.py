@@ -357,13 +357,21 @@ def flips(
     flipped = da != db
     k, n = int(flipped.sum()), len(da)
     lo, hi = wilson(k, n)
+    up, down = int((~da & db).sum()), int((da & ~db).sum())
+    net = (up - down) / n if n else float("nan")
+    se = math.sqrt(max((up + down) / n - net * net, 0.0) / n) if n else float("nan")
     rate = {
         "rate": k / n if n else float("nan"),
         "ci_low": lo,
         "ci_high": hi,
         "n_flips": k,
-        "up": int((~da & db).sum()),
-        "down": int((da & ~db).sum()),
+        "up": up,
+        "down": down,
+        # paired (McNemar) change of the decision rate, B minus A, with a 95% interval
+        "net_change": net,
+        "net_ci_low": net - Z95 * se,
+        "net_ci_high": net + Z95 * se,
+        "decision_rate_a": float(da.mean()) if n else float("nan"),
     }
     if y is not None:
         ok = flipped & np.isfinite(y)

@@ -390,7 +390,7 @@ def compare_versions(
     min_support: float = 0.01,
     alpha: float = 0.05,
     min_effect: float = 0.1,
-    max_flip_rate: float = 0.05,
+    max_flip_rate: float = 0.10,
     attribution: str = "auto",
     attribution_sample: int | None = None,
     top: int = 20,
@@ -419,8 +419,9 @@ def compare_versions(
     min_support, alpha, min_effect : float
         Slice finder settings (:func:`toolkit.segments.find_slices`); ``min_effect`` is
         the excess per-row loss relative to version A's mean loss.
-    max_flip_rate : float, default=0.05
-        Without labels, a flip rate whose interval lies above this is a warning.
+    max_flip_rate : float, default=0.10
+        Without labels, a flip rate whose interval lies above this is a warning, and
+        so is a net change of the flagged share of at least a fifth of A's rate.
     attribution : str, default="auto"
         A key of :data:`ATTRIBUTION_METHODS`, or ``"auto"``: SHAP, and permutation
         importance for a model SHAP cannot explain.
@@ -445,6 +446,7 @@ def compare_versions(
         raise InputError(
             "compare_versions needs a non-empty DataFrame of rows to score with both versions."
         )
+    target = target or None  # templates pass "" for "no target"
     a, _ = load_model(model_a, name="version A (model_a)")
     b, _ = load_model(model_b, name="version B (model_b)")
     task = model_task(a)
