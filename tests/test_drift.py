@@ -486,3 +486,18 @@ def test_sequential_identifiers_are_not_reported_as_drift() -> None:
     amount = np.round(r.lognormal(3, 1, n))
     scaled = feature_drift(pd.DataFrame({"a": amount}), pd.DataFrame({"a": amount * 100}))
     assert scaled.findings[0].severity == "critical"
+
+
+def test_a_null_spike_alone_is_not_population_drift(rng: np.random.Generator) -> None:
+    n = 20_000
+    ref = pd.DataFrame({"charge": rng.gamma(2, 30, n), "other": rng.normal(size=n)})
+    cur = pd.DataFrame({"charge": rng.gamma(2, 30, n), "other": rng.normal(size=n)})
+    cur.loc[: n // 8, "charge"] = np.nan
+    row = feature_drift(ref, cur).table.set_index("feature").loc["charge"]
+    assert row["low"] > 0.1  # the missing cell moved a lot ...
+    assert row["effect_present"] < 0.01  # ... the present values did not
+    assert not row["drifted"]
+    cur.loc[n // 2 :, "charge"] *= 3  # a real shift on top of the nulls is still drift
+    result = feature_drift(ref, cur)
+    assert result.findings[0].features == ("charge",)
+    assert "on present values, missing 0.0% to 12.5%" in result.findings[0].summary

@@ -9,6 +9,8 @@ objects (layer ``population``):
   threshold. A column is flagged only when its q-value is below ``alpha`` *and*
   the lower bound of its effect exceeds ``threshold``, so two large samples of one
   population raise nothing, and a small sample gets an interval too wide to flag.
+  The lower bound must clear the threshold on present values too: a change in
+  the null rate alone is the missing-value check's finding, not population drift.
 - :func:`prediction_drift`: the same for logged scores, plus the mean shift with
   an interval and its direction, the symptom triage explains.
 - :func:`domain_classifier`: a classifier separating the windows; AUC with an
@@ -69,7 +71,9 @@ class DriftResult:
     ----------
     table : DataFrame
         One row per tested column, largest effect first: ``feature``, ``kind``,
-        ``effect`` (bias-corrected PSI), ``low``, ``high``, ``psi`` (plug-in),
+        ``effect`` (bias-corrected PSI), ``low``, ``high``, the same on present
+        values only (``effect_present``, ``low_present``, ``high_present``; the
+        missing cell dropped), ``psi`` (plug-in),
         ``noise_floor``, ``js``, ``ks_binned``, ``p_value``, ``q_value``,
         ``drifted``, ``severity``, ``n_reference``, ``n_current``, null rates,
         and for numerics ``shift`` (mean difference over the reference standard
@@ -210,18 +214,29 @@ def _feature_row(
 ) -> dict[str, Any]:
     from scipy import stats
 
-    r, c = ref.counts, cur.counts
+    r, c = np.asarray(ref.counts), np.asarray(cur.counts)
     effect, low, high = bootstrap_psi(
         r, c, n_boot=n_boot, confidence=confidence, smoothing=smoothing, random_state=rng
     )
     _, _, p_value = chi2_counts_test(r, c)
     nonempty = int(np.count_nonzero(np.asarray(r) + np.asarray(c)))
+    # The same on present values only (the missing cell dropped): a change in the
+    # null rate alone is a data-quality finding of the missing check, not drift.
+    present = (np.nan, np.nan, np.nan)
+    if np.sum(r[:-1]) > 0 and np.sum(c[:-1]) > 0:
+        present = bootstrap_psi(
+            r[:-1], c[:-1], n_boot=n_boot, confidence=confidence, smoothing=smoothing,
+            random_state=rng,
+        )  # fmt: skip
     row: dict[str, Any] = {
         "feature": name,
         "kind": ref.kind,
         "effect": effect,
         "low": low,
         "high": high,
+        "effect_present": present[0],
+        "low_present": present[1],
+        "high_present": present[2],
         "psi": psi(r, c, smoothing=smoothing),
         "noise_floor": noise_floor(nonempty, ref.count, cur.count),
         "js": js_divergence(r, c),
@@ -248,6 +263,11 @@ def _feature_finding(
         f"{row['low']:.2f}-{row['high']:.2f}); bin {first['bin']} went from "
         f"{first['reference_share']:.1%} to {first['current_share']:.1%}"
     )
+    if abs(row["null_rate_current"] - row["null_rate_reference"]) >= 0.01:
+        summary += (
+            f"; PSI {row['effect_present']:.2f} on present values, missing "
+            f"{row['null_rate_reference']:.1%} to {row['null_rate_current']:.1%}"
+        )
     evidence = {
         "column": name,
         **{k: row[k] for k in row.index if k not in ("feature", "drifted", "severity")},
@@ -309,7 +329,8 @@ def feature_drift(
         Categories kept per categorical column; the rest share an ``other`` bin.
     threshold : float, default=0.1
         Practical threshold on PSI: a column is flagged only if the lower bound
-        of its effect exceeds it (0.1 is the usual "moderate shift").
+        of its effect exceeds it, with and without the missing cell (0.1 is the
+        usual "moderate shift").
     critical : float, default=0.25
         Lower bound from which a drifted column is critical (a "major shift").
     alpha : float, default=0.05
@@ -374,7 +395,8 @@ def feature_drift(
 
 
 _TABLE_COLUMNS = [
-    "feature", "kind", "effect", "low", "high", "psi", "noise_floor", "js", "ks_binned",
+    "feature", "kind", "effect", "low", "high", "effect_present", "low_present",
+    "high_present", "psi", "noise_floor", "js", "ks_binned",
     "p_value", "n_reference", "n_current", "null_rate_reference", "null_rate_current",
     "shift", "shift_low", "shift_high", "wasserstein",
 ]  # fmt: skip
@@ -383,10 +405,12 @@ _TABLE_COLUMNS = [
 def _decide(table: pd.DataFrame, threshold: float, critical: float, alpha: float) -> pd.DataFrame:
     table = table.copy()
     table["q_value"] = benjamini_hochberg(table["p_value"].to_numpy(dtype=float))
-    table["drifted"] = (table["q_value"] <= alpha) & (table["low"] > threshold)
+    bound = np.fmin(table["low"].to_numpy(float), table["low_present"].to_numpy(float))
+    bound = np.where(np.isnan(table["low_present"].to_numpy(float)), np.nan, bound)
+    table["drifted"] = (table["q_value"] <= alpha) & (bound > threshold)
     table["severity"] = [
-        severity_of(low, threshold, critical) if drifted else "info"
-        for low, drifted in zip(table["low"], table["drifted"])
+        severity_of(b, threshold, critical) if drifted else "info"
+        for b, drifted in zip(bound, table["drifted"])
     ]
     order = ["feature", "kind", "effect", "low", "high", "p_value", "q_value", "drifted"]
     rest = [c for c in table.columns if c not in order]
