@@ -18,10 +18,11 @@ def demo_run(tmp_path_factory, demo_incident):
 
     folder = tmp_path_factory.mktemp("hostile")
     current = demo_incident.current.copy()
-    # A new upstream merchant code whose name is markup: it must show as text.
-    rows = current.sample(n=400, random_state=1).index
-    current.loc[rows[:200], "merchant_category"] = HOSTILE[0]
-    current.loc[rows[200:], "merchant_category"] = HOSTILE[1]
+    # New upstream merchant codes whose names are markup: they must show as text. The
+    # first is the most frequent new value, so the findings quote it.
+    rows = current.sample(n=1500, random_state=1).index
+    current.loc[rows[:1000], "merchant_category"] = HOSTILE[0]
+    current.loc[rows[1000:], "merchant_category"] = HOSTILE[1]
     incident = type(demo_incident)(**{**demo_incident.__dict__, "current": current})
     params = demo.write_incident(folder / "inputs", incident)
     return run_template("investigate", params, reports_dir=folder / "reports")

@@ -14,6 +14,7 @@ logged scores) stands in for re-scoring, and the report says so.
 from __future__ import annotations
 
 import importlib
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,7 @@ class Investigation:
     symptom: Symptom | None = None
     stages: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _optional(module: str) -> Any:
@@ -207,7 +209,9 @@ def investigate(
            "random_state": random_state, "features": features}
     stages: dict[str, Any] = {}
     findings: list[Finding] = []
+    seconds: dict[str, float] = {}
     for name, runner in _STAGES:
+        started = time.perf_counter()
         try:
             result, found = runner(ref, cur, model=model, previous_model=previous_model, **ctx)
         except _Missing as exc:
@@ -216,14 +220,19 @@ def investigate(
         except Exception as exc:  # one stage failing must not hide what the others found
             notes[name] = f"This stage could not run on these inputs: {type(exc).__name__}: {exc}"
             continue
+        finally:
+            seconds[name] = time.perf_counter() - started
         stages[name] = result
         findings.extend(found)
     from toolkit._explain import explain_findings
 
+    started = time.perf_counter()
     symptom, findings = explain_findings(findings, ref, cur, frame_, model=model,
                                          previous_model=previous_model, ctx=ctx, notes=notes)
+    seconds["repairs"] = time.perf_counter() - started
     ranked = rank_hypotheses(findings, symptom)
-    return Investigation(frame_, ranked, _verdict(ranked, symptom, owners or {}), symptom, stages, notes)
+    return Investigation(frame_, ranked, _verdict(ranked, symptom, owners or {}), symptom,
+                         stages, notes, seconds)
 
 
 class _Missing(Exception):
