@@ -73,6 +73,18 @@ def test_out_of_range_expected_share_is_exchangeable_closed_form(pair):
     assert expected == pytest.approx(2 / (len(ref) + 1), rel=1e-4)
 
 
+def test_rare_negatives_that_grow_are_reported_and_steady_ones_are_not(pair):
+    ref, cur = pair
+    ref.loc[ref.index[:6], "amount"] = -1.0  # 0.1% negatives (refunds) in the reference
+    cur.loc[cur.index[:6], "amount"] = -1.0
+    assert [f for f in range_violations(ref, cur) if f.check == "ranges.negative_values"] == []
+    cur.loc[cur.index[:240], "amount"] = -1.0  # now 4%
+    (f,) = [f for f in range_violations(ref, cur) if f.check == "ranges.negative_values"]
+    assert f.evidence["reference_share"] == pytest.approx(0.001)
+    assert f.evidence["share"] == pytest.approx(0.04)
+    assert f.severity == "warning"
+
+
 def test_future_timestamps(pair):
     _, cur = pair
     cur.loc[cur.index[-50:], "ts"] = pd.Timestamp("2030-01-01")

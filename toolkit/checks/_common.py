@@ -196,11 +196,12 @@ def wilson_interval(k: float, n: float, *, z: float = 1.96) -> tuple[float, floa
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def diff_interval(k1: float, n1: float, k2: float, n2: float) -> tuple[float, float]:
+def diff_interval(k1: float, n1: float, k2: float, n2: float, *,
+                  z: float = 1.96) -> tuple[float, float]:
     """Newcombe interval of ``k2/n2 - k1/n1`` (from two Wilson intervals)."""
     p1, p2 = k1 / max(n1, 1), k2 / max(n2, 1)
-    l1, u1 = wilson_interval(k1, n1)
-    l2, u2 = wilson_interval(k2, n2)
+    l1, u1 = wilson_interval(k1, n1, z=z)
+    l2, u2 = wilson_interval(k2, n2, z=z)
     d = p2 - p1
     lo = d - math.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2)
     hi = d + math.sqrt((u2 - p2) ** 2 + (p1 - l1) ** 2)

@@ -4,7 +4,8 @@ Under the same population, a new value falls outside the range of ``n`` referenc
 values with probability ``2 / (n + 1)`` (exchangeability), so the current share out of
 range is tested against that, with a Bonferroni-corrected Wilson interval, and must
 clear a practical threshold. A column never negative in the reference (rule of three:
-its negative share is below ``3 / n``) that now has negative values, and timestamps
+its negative share is below ``3 / n``) that now has negative values, a rare negative
+share that grew (Newcombe interval, at least 0.1 point and doubled), and timestamps
 later than ``as_of`` (default: now), are impossible values.
 """
 
@@ -23,6 +24,10 @@ __all__ = ["future_timestamps", "range_violations"]
 #: Out-of-range share (interval lower bound) from which a finding is a warning.
 WARN_SHARE = 0.01
 MIN_REFERENCE = 100
+#: A reference share of negative values below this counts as rare.
+RARE_NEGATIVE = 0.01
+#: Smallest rise of the negative share (interval lower bound) worth a finding.
+PRACTICAL_NEGATIVE = 0.001
 
 
 def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
@@ -61,6 +66,10 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
         neg = cur < 0 if never_negative else np.zeros(len(cur), bool)
         if neg.any():
             f = _negative(col, cur, neg, n_ref, z)
+            if f is not None:
+                findings.append(f)
+        elif (ref < 0).sum() < RARE_NEGATIVE * n_ref:  # negatives were rare: did they grow?
+            f = _more_negative(col, float((ref < 0).sum()), n_ref, cur, z)
             if f is not None:
                 findings.append(f)
         below, above = (cur < lo_ref) & ~neg, cur > hi_ref
@@ -114,6 +123,30 @@ def _negative(col, cur, neg, n_ref, z) -> Finding | None:
                   "repair": "treat the negative values as missing"},
         next_step=f"Find which records carry negative {col} (refunds, corrections, sign "
         f"errors) and whether the model should see them.",
+    )
+
+
+def _more_negative(col, k_ref, n_ref, cur, z) -> Finding | None:
+    neg = cur < 0
+    k, n = float(neg.sum()), len(cur)
+    lo, hi = C.diff_interval(k_ref, n_ref, k, n, z=z)
+    p_ref, p = k_ref / n_ref, k / n
+    if lo <= PRACTICAL_NEGATIVE or p <= 2 * p_ref:
+        return None
+    return Finding(
+        check="ranges.negative_values", layer="data",
+        severity="warning" if lo >= 10 * PRACTICAL_NEGATIVE else "info",
+        score=C.clip01(0.2 + 5 * (p - p_ref)),
+        summary=f"Negative {col} values rose from {p_ref:.2%} of the reference to {p:.2%} "
+        f"of the current data.",
+        features=(col,),
+        evidence={"column": col, "rule": f"{col} >= 0", "count": int(k),
+                  "share": round(p, 6), "reference_share": round(p_ref, 6),
+                  "diff_interval": [round(lo, 6), round(hi, 6)],
+                  "examples": [float(v) for v in np.unique(cur[neg])[:5]],
+                  "repair": "treat the negative values as missing"},
+        next_step=f"Find which records carry negative {col} (refunds, corrections, sign "
+        f"errors) and why there are more of them now.",
     )
 
 
