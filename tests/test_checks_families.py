@@ -245,3 +245,26 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+@pytest.mark.parametrize("n", [1, 3, 50, 2000])
+def test_awkward_inputs_of_one_population_raise_no_warning(n):
+    rng = np.random.default_rng(n)
+
+    def frame():
+        return pd.DataFrame({
+            "ts": pd.date_range("2024-01-01", periods=n, freq="min", tz="Europe/Paris"),
+            "empty": np.nan, "const": 1, "flag": rng.random(n) < 0.5,
+            "mixed": pd.Series(([1, "a", None, 2.5] * n)[:n], dtype=object),
+            "uid": pd.Series([f"u{i}" for i in rng.integers(0, 10**9, n)], dtype="str"),
+            "x": rng.normal(size=n)})
+
+    found = run_checks(frame(), frame(), timestamp="ts")
+    assert [f.summary for f in found if f.severity != "info"] == []
+
+
+def test_extraction_cut_mid_bucket_is_not_late_records(pair):
+    ref, cur = pair
+    cur = cur[cur["ts"] < pd.Timestamp("2024-04-25 09:00")]  # stops at 9 am, no loss
+    checks = {f.check for f in volume_changes(ref, cur, timestamp="ts")}
+    assert "volume.late_records" not in checks

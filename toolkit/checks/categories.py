@@ -23,6 +23,7 @@ from toolkit.findings import Finding
 __all__ = ["categorical_columns", "category_changes", "is_code"]
 
 MIN_EXPECTED = 10.0
+MIN_ROWS = 30
 #: Unseen share above the Good-Turing estimate (interval lower bound) worth a warning.
 PRACTICAL_UNSEEN = 0.01
 
@@ -106,8 +107,8 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
 
 def _column(col, rc: pd.Series, cc: pd.Series, max_values: int, z: float) -> list[Finding]:
     n_ref, n_cur = float(rc.sum()), float(cc.sum())
-    if n_ref == 0 or n_cur == 0:
-        return []
+    if n_ref < MIN_ROWS or n_cur < MIN_ROWS:
+        return []  # too few values to tell a new category from chance
     seen = cc.index.isin(rc.index)
     unseen = cc[~seen].head(max_values)
     top_ref = rc.head(max_values)

@@ -86,7 +86,8 @@ def volume_changes(reference: pd.DataFrame, current: pd.DataFrame, *, timestamp:
     out = _outside(tc, start, end, timestamp, ref_share=1 - len(ref_in) / len(tr))
     findings = [out] if out is not None else []
     cur_in = tc[(tc >= start.to_datetime64()) & (tc < end.to_datetime64())]
-    findings += _runs(ref_in, r_start, r_end, cur_in, start, end, bucket, timestamp)
+    findings += _runs(ref_in, r_start, r_end, cur_in, start, end, bucket, timestamp,
+                      inferred=window is None)
     findings += _rate(len(ref_in), r_end - r_start, len(cur_in), end - start, timestamp)
     stale_at = pd.Timestamp(as_of) if as_of is not None else (end if window else None)
     if stale_at is not None and len(cur_in):
@@ -148,7 +149,19 @@ def _profile(t: np.ndarray, start, end, bucket) -> tuple[np.ndarray, Any]:
     return prof / prof.mean(), phase
 
 
-def _runs(tr, r_start, r_end, tc, start, end, bucket, col) -> list[Finding]:
+def _coverage(tc: np.ndarray, starts: pd.DatetimeIndex, bucket) -> np.ndarray:
+    """Share of each bucket inside the data's span: the edges of an inferred window
+    are partly empty because the extraction started or stopped there, not because
+    records are missing."""
+    cov = np.ones(len(starts))
+    first = (starts[0] + bucket - pd.Timestamp(tc[0])) / bucket
+    last = (pd.Timestamp(tc[-1]) - starts[-1]) / bucket
+    cov[0] *= min(1.0, max(first, 1e-3))
+    cov[-1] *= min(1.0, max(last, 1e-3))
+    return cov
+
+
+def _runs(tr, r_start, r_end, tc, start, end, bucket, col, *, inferred) -> list[Finding]:
     if not len(tc) or not len(tr):
         return []
     prof, phase = _profile(tr, r_start, r_end, bucket)
@@ -158,7 +171,7 @@ def _runs(tr, r_start, r_end, tc, start, end, bucket, col) -> list[Finding]:
     cv = 1.4826 * float(np.median(np.abs(ratios - np.median(ratios))))
     c = _counts(tc, start, end, bucket)
     starts = pd.date_range(start, periods=len(c), freq=bucket)
-    p = prof[phase(starts)]
+    p = prof[phase(starts)] * (_coverage(tc, starts, bucket) if inferred else 1.0)
     level = float(np.median(c / p))
     normal = c / p >= 0.5 * level
     if normal.any():  # re-estimate without the short buckets, which only pull it down
