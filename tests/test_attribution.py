@@ -112,9 +112,9 @@ def test_additivity_holds_for_each_model_kind(data, name):
     X, rows = _numeric(data)
     y = data["y"] if hasattr(model, "predict_proba") else X["a"] * 2 + X["b"]
     model.fit(X, y)
-    att = attribution.shap_values(rows.head(60), model=model, background=X.head(40))
+    att = attribution.shap_values(rows.head(30), model=model, background=X.head(30))
     assert att.method.startswith(route)
-    expected = predict_scores(model, rows.head(60))
+    expected = predict_scores(model, rows.head(30))
     np.testing.assert_allclose(att.values.sum(1) + att.base_value, expected, atol=1e-6)
     assert att.features == ["a", "b", "c", "noise"]
 
