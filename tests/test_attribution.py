@@ -331,6 +331,8 @@ def test_missing_columns_and_bad_budgets_are_input_errors(data, pipeline):
         attribution.attribution_drift(data["ref"], data["cur"], model=pipeline, sample_size=0)
     with pytest.raises(InputError, match="time_budget"):
         attribution.attribution_drift(data["ref"], data["cur"], model=pipeline, time_budget=-1)
+    with pytest.raises(InputError, match="confidence"):
+        attribution.attribution_drift(data["ref"], data["cur"], model=pipeline, confidence=95)
 
 
 def test_multiclass_models_are_a_model_error(data):

@@ -73,8 +73,12 @@ def plan_size(n_rows: int, *, sample_size: int | None, time_budget: float | None
     return min(size, n_rows)
 
 
-def check_sizes(sample_size: int | None, time_budget: float | None, n_bootstrap: int) -> None:
+def check_sizes(sample_size: int | None, time_budget: float | None, n_bootstrap: int,
+                confidence: float = 0.95) -> None:
     """Validate the budget parameters at the public boundary."""
+    if not (isinstance(confidence, float) and 0.5 <= confidence < 1):
+        raise InputError(f"confidence must be a number in [0.5, 1), such as 0.95; got "
+                         f"{confidence!r}.")
     if sample_size is not None and (not isinstance(sample_size, int) or sample_size < 10):
         raise InputError(
             f"sample_size must be an integer of at least 10 rows per window; got "

@@ -163,8 +163,9 @@ def prediction_shift(reference: pd.DataFrame, current: pd.DataFrame, *, model: A
     """
     explained = _explain(reference, current, model=model, sample_size=sample_size,
                          time_budget=time_budget, target=target, segment=segment,
-                         n_bootstrap=n_bootstrap, background_size=background_size,
-                         random_state=random_state, progress=progress)
+                         n_bootstrap=n_bootstrap, confidence=confidence,
+                         background_size=background_size, random_state=random_state,
+                         progress=progress)
     from toolkit._attribution_figures import compute_figures
 
     return compute_figures(explained, n_bootstrap=n_bootstrap, confidence=confidence,
@@ -220,8 +221,9 @@ def attribution_drift(reference: pd.DataFrame, current: pd.DataFrame, *, model: 
 
     explained = _explain(reference, current, model=model, sample_size=sample_size,
                          time_budget=time_budget, target=target, segment=segment,
-                         n_bootstrap=n_bootstrap, background_size=background_size,
-                         random_state=random_state, progress=progress)
+                         n_bootstrap=n_bootstrap, confidence=confidence,
+                         background_size=background_size, random_state=random_state,
+                         progress=progress)
     result = compute_figures(explained, n_bootstrap=n_bootstrap, confidence=confidence,
                              random_state=random_state, segment=segment)
     frames = _segment(reference, current, segment)
@@ -239,8 +241,8 @@ def _scale(explained: Explained) -> float:
 
 def _explain(reference: pd.DataFrame, current: pd.DataFrame, *, model: Any,
              sample_size: int | None, time_budget: float | None, target: str | None,
-             segment: str | None, n_bootstrap: int, background_size: int,
-             random_state: int, progress: bool | None) -> Explained:
+             segment: str | None, n_bootstrap: int, confidence: float,
+             background_size: int, random_state: int, progress: bool | None) -> Explained:
     """Load, validate, sample and explain both windows."""
     import numpy as np
 
@@ -248,7 +250,7 @@ def _explain(reference: pd.DataFrame, current: pd.DataFrame, *, model: Any,
     from toolkit._attribution_sample import check_sizes
     from toolkit.io import load_model
 
-    check_sizes(sample_size, time_budget, n_bootstrap)
+    check_sizes(sample_size, time_budget, n_bootstrap, confidence)
     model, _ = load_model(model)
     ref, cur = _segment(reference, current, segment)
     features = _features(model, ref, cur, target=target)
