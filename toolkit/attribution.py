@@ -269,8 +269,6 @@ def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,
                     rng: np.random.Generator, target: str | None,
                     sample_size: int | None, time_budget: float | None,
                     progress: bool | None) -> Explained:
-    import numpy as np
-
     from toolkit._attribution_sample import (
         Explained,
         explain_rows,
@@ -278,16 +276,15 @@ def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,
         pilot_seconds_per_row,
         plan_size,
     )
-    from toolkit._attribution_stats import score_strata, stratified_sample
+    from toolkit._attribution_stats import stratified_sample
     from toolkit.scoring import predict_scores
 
     started = time.perf_counter()
     scores_ref = predict_scores(explainer.model, ref[explainer.features], name="model")
     scores_cur = predict_scores(explainer.model, cur[explainer.features], name="model")
-    edges = np.unique(np.quantile(scores_ref, np.linspace(0.1, 0.9, 9)))
     use_target = _usable_target(ref, cur, target)
-    strata_ref = score_strata(scores_ref, edges, ref[target].to_numpy() if use_target else None)
-    strata_cur = score_strata(scores_cur, edges, cur[target].to_numpy() if use_target else None)
+    strata_ref, strata_cur = _strata(ref, cur, scores_ref, scores_cur,
+                                     target if use_target else None)
     notes: list[str] = []
     per_row = None
     if time_budget is not None:
@@ -316,6 +313,18 @@ def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,
                      strata_ref[idx_ref], strata_cur[idx_cur], scores_ref, scores_cur,
                      sample, notes, ref.iloc[idx_ref][explainer.features],
                      cur.iloc[idx_cur][explainer.features])
+
+
+def _strata(ref: pd.DataFrame, cur: pd.DataFrame, scores_ref: np.ndarray,
+            scores_cur: np.ndarray, target: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Stratum per row of each window: reference score decile (× target when given)."""
+    import numpy as np
+
+    from toolkit._attribution_stats import score_strata
+
+    edges = np.unique(np.quantile(scores_ref, np.linspace(0.1, 0.9, 9)))
+    return (score_strata(scores_ref, edges, None if target is None else ref[target].to_numpy()),
+            score_strata(scores_cur, edges, None if target is None else cur[target].to_numpy()))
 
 
 def _usable_target(ref: pd.DataFrame, cur: pd.DataFrame, target: str | None) -> bool:
