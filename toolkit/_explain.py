@@ -57,11 +57,18 @@ class Surrogate:
         import pandas as pd
         from sklearn.ensemble import HistGradientBoostingRegressor
 
+        usable = []
         for col in self.features:
             s = reference[col]
+            if s.notna().sum() < 2 or s.nunique(dropna=True) < 2:
+                continue  # all-null or constant: nothing to learn from
             if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
-                top = s.astype("string").value_counts().index[:250]
-                self.codes[col] = {v: i for i, v in enumerate(top)}
+                counts = s.astype("string").value_counts()
+                if len(counts) > 250:
+                    continue  # identifiers and free text: no signal a surrogate can use
+                self.codes[col] = {v: i for i, v in enumerate(counts.index)}
+            usable.append(col)
+        self.features = usable
         X = self._matrix(self._as_text(reference))
         cat = [i for i, c in enumerate(self.features) if c in self.codes]
         self.model = HistGradientBoostingRegressor(
@@ -96,7 +103,13 @@ def _scorer(model: Any, reference: pd.DataFrame, ctx: dict[str, Any],
     feats = [f for f in ctx["features"] if f in reference.columns]
     if keep.sum() < 100 or not feats:
         return None
-    surrogate = Surrogate(feats, random_state=ctx["random_state"]).fit(reference[keep], scores[keep])
+    try:
+        surrogate = Surrogate(feats, random_state=ctx["random_state"]).fit(reference[keep], scores[keep])
+    except Exception as exc:  # an unusual table: rank without re-scoring rather than fail
+        notes["symptom"] = (f"No model was given and no surrogate could be fitted to the logged "
+                            f"scores ({type(exc).__name__}: {exc}); findings are ranked by "
+                            f"severity alone.")
+        return None
     notes["symptom"] = ("No model was given: a surrogate fitted on the reference window to "
                         "the logged scores re-scores the repairs.")
     return "surrogate", surrogate.predict
@@ -153,6 +166,21 @@ def _focus_mask(current: pd.DataFrame, frame: Frame, ctx: dict[str, Any]) -> np.
     return after if after.sum() >= 100 else mask
 
 
+def _loss_noise(ref_losses: np.ndarray, cur_scores: np.ndarray, y_cur: np.ndarray | None,
+                mask: np.ndarray, classification: bool) -> float:
+    """Standard error of the difference of the two windows' mean losses."""
+    import numpy as np
+
+    if y_cur is None or len(ref_losses) < 2:
+        return 0.0
+    y = y_cur[mask]
+    ok = np.isfinite(y) & np.isfinite(cur_scores)
+    if ok.sum() < 2:
+        return 0.0
+    cur_losses = _loss(cur_scores[ok], y[ok], classification)
+    return float(np.sqrt(np.var(ref_losses) / len(ref_losses) + np.var(cur_losses) / len(cur_losses)))
+
+
 def _measure(score: Callable[[pd.DataFrame], np.ndarray], ref_scores: np.ndarray,
              df: pd.DataFrame, mask: np.ndarray, y: np.ndarray | None,
              classification: bool) -> tuple[float, float | None]:
@@ -191,14 +219,16 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
     y_ref, y_cur = _labels(reference, ctx.get("target")), _labels(current, ctx.get("target"))
     cur_scores = np.asarray(score(current), dtype=float)[mask]
     noise = float(np.sqrt(np.nanvar(ref_scores) / len(ref_scores) + np.nanvar(cur_scores) / max(len(cur_scores), 1)))
-    ref_loss = None
+    ref_loss, loss_noise = None, 0.0
     if y_ref is not None:
         ok = np.isfinite(y_ref) & np.isfinite(ref_scores)
-        ref_loss = float(np.mean(_loss(ref_scores[ok], y_ref[ok], classification))) if ok.any() else None
+        losses = _loss(ref_scores[ok], y_ref[ok], classification)
+        ref_loss = float(np.mean(losses)) if ok.any() else None
+        loss_noise = _loss_noise(losses, cur_scores, y_cur, mask, classification)
     cur_mean, cur_loss = _measure(score, ref_scores, current, mask, y_cur, classification)
     symptom = Symptom(kind, float(np.nanmean(ref_scores)), cur_mean, noise,
                       "log loss" if classification else "mean absolute error",
-                      ref_loss, cur_loss if ref_loss is not None else None)
+                      ref_loss, cur_loss if ref_loss is not None else None, loss_noise)
     return symptom, (score, ref_scores, mask, y_cur, classification)
 
 
@@ -207,7 +237,7 @@ def _share(symptom: Symptom, mean: float, loss: float | None, focus: str | None)
     if symptom.significant:
         shares["scores"] = 1 - abs(mean - symptom.reference_mean) / abs(symptom.shift)
     drop = symptom.quality_drop
-    if drop is not None and drop > 0 and loss is not None and symptom.reference_quality is not None:
+    if symptom.quality_significant and drop and loss is not None and symptom.reference_quality is not None:
         shares["quality"] = 1 - max(loss - symptom.reference_quality, 0.0) / drop
     if not shares:
         return None

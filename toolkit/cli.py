@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -99,3 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail("interrupted.")
         return 130
+    except Exception as exc:  # a bug of ours: still one paragraph, and the way to see more
+        if os.environ.get("STEWARD_DEBUG"):
+            raise
+        _fail(f"unexpected internal error ({type(exc).__name__}: {exc}). This is a bug in "
+              f"Steward, not in your input; run again with STEWARD_DEBUG=1 for the traceback "
+              f"and report it.")
+        return 1

@@ -39,7 +39,7 @@ _SEVERITY_COLOURS = {"critical": "#b42318", "warning": "#b54708", "info": "#4754
 _STYLE = """<style>
 .steward-findings{border-collapse:collapse;font-size:13px;margin:6px 0;width:100%}
 .steward-findings th,.steward-findings td{border-bottom:1px solid #e4e7ec;padding:4px 8px;
-text-align:left;vertical-align:top}
+text-align:left !important;vertical-align:top}
 .steward-badge{border-radius:8px;color:#fff;font-size:11px;padding:1px 7px;white-space:nowrap}
 .steward-note{background:#f2f4f7;border-left:4px solid #98a2b3;padding:8px 12px;margin:6px 0}
 .steward-verdict{border:2px solid #b42318;border-radius:6px;padding:10px 14px;margin:6px 0}
@@ -173,7 +173,8 @@ def verdict_html(investigation: Any) -> str:
                     f"This removes <b>{v.explained:.0%}</b> of the symptom.</p>")
     rows.append(f"<p>Owner: {html.escape(v.owner or '')}</p>")
     rows.append(f"<p>Next step: {html.escape(v.next_step or '')}</p>")
-    runners = [f for f in investigation.findings[1:4] if f.severity != "info"]
+    runners = [f for f in investigation.findings[1:6]
+               if f.severity != "info" and "consequence_of" not in f.evidence][:3]
     if runners:
         rows.append("<p class='steward-muted'>Other hypotheses: " + "; ".join(
             html.escape(f"#{f.rank} {f.summary}") for f in runners) + "</p>")
@@ -200,12 +201,12 @@ def show_intake(investigation: Any, *, windows: Mapping[str, Any] | None = None)
     show_html(f"<ul>{''.join(items)}</ul>")
 
 
-def show_stage(investigation: Any, stage: str, *, prefixes: tuple[str, ...] = (), limit: int = 15) -> None:
-    """Findings of one stage (by check prefix), or why the stage did not run."""
+def show_stage(investigation: Any, stage: str, *, limit: int = 15) -> None:
+    """Findings of one stage, ranked, or why the stage did not run."""
     if stage not in investigation.stages:
         show_note(investigation.notes.get(stage, f"The {stage} stage did not run."))
         return
-    chosen = [f for f in investigation.findings if not prefixes or f.check.startswith(prefixes)]
+    chosen = investigation.stage_findings(stage)
     if not chosen:
         show_note(f"The {stage} stage ran and found nothing worth reporting.")
         return

@@ -129,7 +129,11 @@ def quality_drift(
         table["high"] = table["change"] + z * table["se"]
         gap = np.minimum(table["low"].abs(), table["high"].abs())
         table["flagged"] = (np.sign(table["low"]) == np.sign(table["high"])) & (gap > threshold)
-        findings = [_finding(row, threshold) for _, row in table[table["flagged"]].iterrows()]
+        # A residual that moved together with the scores is the trace of changed inputs,
+        # which the data checks and drift own; only a fit that broke under steady scores
+        # is concept drift.
+        table["concept"] = table["flagged"] & (table["score_change"].abs() <= 0.5 * table["change"].abs())
+        findings = [_finding(row, threshold) for _, row in table[table["concept"]].iterrows()]
     return QualityResult(overall, table, findings)
 
 
@@ -137,23 +141,19 @@ def _finding(row: pd.Series, threshold: float) -> Finding:
     from toolkit.findings import jsonable
 
     expr = f"{row['column']} == {row['value']!r}"
-    moved_scores = abs(row["score_change"]) > 0.5 * abs(row["change"])
-    layer = "population" if moved_scores else "concept"
-    what = ("the scores moved with it" if moved_scores else
-            "the scores did not move: the same inputs now lead to other outcomes")
     severity = "critical" if min(abs(row["low"]), abs(row["high"])) > 2 * threshold else "warning"
     return Finding(
         check="quality.segment_residual",
-        layer=layer,
+        layer="concept",
         summary=f"In {expr}, labels minus scores went from {row['residual_reference']:+.3f} to "
-        f"{row['residual_current']:+.3f}; {what}.",
+        f"{row['residual_current']:+.3f} while the scores stayed: the same inputs now lead "
+        f"to other outcomes.",
         severity=severity,
         score=float(min(1.0, 0.4 + abs(row["change"]))),
         features=(str(row["column"]),),
         segment=expr,
-        evidence=jsonable({k: row[k] for k in row.index if k != "flagged"}),
-        next_step=(f"Check whether the outcome definition or the behaviour in {expr} changed "
-                   f"(a policy, a product change); retrain or recalibrate on recent labels "
-                   f"for this segment." if layer == "concept" else
-                   f"Look at what moved the inputs of {expr}; see the drift section."),
+        evidence=jsonable({k: row[k] for k in row.index if k not in ("flagged", "concept")}),
+        next_step=f"Check whether the outcome definition or the behaviour in {expr} changed "
+        f"(a policy, a product change); retrain or recalibrate on recent labels for this "
+        f"segment.",
     )

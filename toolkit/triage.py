@@ -51,6 +51,7 @@ class Symptom:
     quality_name: str | None = None
     reference_quality: float | None = None
     current_quality: float | None = None
+    quality_noise: float = 0.0  # standard error of the loss difference
 
     @property
     def shift(self) -> float:
@@ -67,6 +68,14 @@ class Symptom:
         if self.reference_quality is None or self.current_quality is None:
             return None
         return self.current_quality - self.reference_quality  # losses: up is worse
+
+    @property
+    def quality_significant(self) -> bool:
+        """The loss rose beyond three standard errors and 5% of its reference value."""
+        drop = self.quality_drop
+        if drop is None or self.reference_quality is None:
+            return False
+        return drop > 3 * self.quality_noise and drop > 0.05 * abs(self.reference_quality)
 
     def describe(self) -> str:
         text = (f"Mean score {self.reference_mean:.4g} in the reference window, "
@@ -101,6 +110,14 @@ class Investigation:
     stages: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    stage_checks: dict[str, set[str]] = field(default_factory=dict)
+    reference: Any = None  # the windows as given (not copied), for drill-downs
+    current: Any = None
+
+    def stage_findings(self, stage: str) -> list[Finding]:
+        """The ranked findings one stage produced."""
+        checks = self.stage_checks.get(stage, set())
+        return [f for f in self.findings if f.check in checks]
 
 
 def _optional(module: str) -> Any:
@@ -210,6 +227,7 @@ def investigate(
     stages: dict[str, Any] = {}
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
+    stage_checks: dict[str, set[str]] = {}
     for name, runner in _STAGES:
         started = time.perf_counter()
         try:
@@ -223,6 +241,7 @@ def investigate(
         finally:
             seconds[name] = time.perf_counter() - started
         stages[name] = result
+        stage_checks[name] = {f.check for f in found}
         findings.extend(found)
     from toolkit._explain import explain_findings
 
@@ -232,7 +251,7 @@ def investigate(
     seconds["repairs"] = time.perf_counter() - started
     ranked = rank_hypotheses(findings, symptom)
     return Investigation(frame_, ranked, _verdict(ranked, symptom, owners or {}), symptom,
-                         stages, notes, seconds)
+                         stages, notes, seconds, stage_checks, reference, current)
 
 
 class _Missing(Exception):
@@ -271,10 +290,31 @@ def _run_attribution(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[A
     if kw["model"] is None:
         raise _Missing("Needs a model: pass --model to see how the model's reasoning changed.")
     attribution = _stage_module("attribution", "SHAP attribution drift")
+    _check_attribution_cost(attribution, ref, kw["model"])
     result = attribution.attribution_drift(ref, cur, model=kw["model"], target=kw["target"],
                                            time_budget=ATTRIBUTION_SECONDS,
                                            random_state=kw["random_state"], progress=False)
     return result, list(result.findings)
+
+
+def _check_attribution_cost(attribution: Any, ref: pd.DataFrame, model: Any) -> None:
+    """Skip attribution, saying so, when explaining this model would blow the budget.
+
+    Tree models explain thousands of rows a second; model-agnostic explanation of
+    others can take seconds a row, and triage must stay interactive. A pilot on 16 rows
+    decides; the attribution_drift template has no such cap."""
+    pilot = ref.head(16)
+    started = time.perf_counter()
+    attribution.shap_values(pilot, model=model, background=ref.head(32))
+    per_row = (time.perf_counter() - started) / len(pilot)
+    needed = 2 * 200 * per_row  # the attribution stage explains at least 200 rows a window
+    if needed > 5 * ATTRIBUTION_SECONDS:
+        raise _Missing(
+            f"Skipped: explaining this model takes about {per_row:.2f} s a row, so the "
+            f"minimum sample (200 rows a window) would take {needed:.0f} s, over the "
+            f"triage budget of {ATTRIBUTION_SECONDS:.0f} s. Run the attribution_drift "
+            f"template with a time_budget to see attribution drift for it."
+        )
 
 
 def _run_versions(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
@@ -329,7 +369,7 @@ def priority(f: Finding, symptom: Symptom | None) -> float:
 
 
 def _has_symptom(symptom: Symptom) -> bool:
-    return symptom.significant or (symptom.quality_drop or 0) > 0
+    return symptom.significant or symptom.quality_significant
 
 
 #: Layers whose faults, on a column, cause the population-level changes seen on it.
@@ -339,11 +379,23 @@ _CAUSAL_LAYERS = ("pipeline", "data")
 _CONSEQUENCE_CHECKS = ("drift.", "attribution.", "ranges.out_of_range")
 
 
+#: Checks that restate the symptom (the scores moved) rather than propose a cause.
+_SYMPTOM_CHECKS = ("drift.prediction",)
+
+
+def _as_symptom(f: Finding) -> Finding:
+    if not f.check.startswith(_SYMPTOM_CHECKS) or f.severity == "info":
+        return f
+    return f.replace(severity="info", summary=f"{f.summary} (This is the symptom, not a cause.)",
+                     evidence={**f.evidence, "symptom": True})
+
+
 def explain_away(findings: list[Finding]) -> list[Finding]:
     """Demote findings that are consequences of a data or pipeline fault on the same
     columns: a unit change also shows as drift and as out-of-range values, but it is
     one incident with one cause. The consequence keeps its evidence, one severity level
     lower, with ``consequence_of`` naming the fault."""
+    findings = [_as_symptom(f) for f in findings]
     causes = [f for f in findings if f.layer in _CAUSAL_LAYERS and f.severity != "info"
               and f.features and not f.check.startswith(_CONSEQUENCE_CHECKS)]
     out = []
@@ -355,7 +407,8 @@ def explain_away(findings: list[Finding]) -> list[Finding]:
             out.append(f)
             continue
         lower = SEVERITIES[max(f.severity_level - 1, 0)]
-        out.append(f.replace(severity=lower, evidence={**f.evidence, "consequence_of": cause.check}))
+        out.append(f.replace(severity=lower, summary=f"{f.summary} (A consequence of {cause.check}.)",
+                             evidence={**f.evidence, "consequence_of": cause.check}))
     return out
 
 

@@ -209,10 +209,10 @@ def diff_interval(k1: float, n1: float, k2: float, n2: float, *,
 
 
 def iso(value: Any) -> str | None:
-    """ISO string of a timestamp, or None."""
+    """ISO string of a timestamp to the second (people read it in summaries), or None."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
-    return pd.Timestamp(value).isoformat()
+    return pd.Timestamp(value).floor("s").isoformat()
 
 
 def clip01(x: float) -> float:

@@ -19,7 +19,7 @@ def plot_symptom(investigation: Any, *, ax: Any = None) -> Any:
     for f in investigation.findings[:4]:
         after = dict(f.evidence).get("repair", {})
         if isinstance(after, dict) and after.get("mean_score_after") is not None:
-            labels.append(f"#{f.rank} repaired\n{(f.features or (f.check,))[0]}"[:40])
+            labels.append(f"#{f.rank} {f.check}\nrepaired")
             values.append(after["mean_score_after"])
     colours = ["#98a2b3", "#b42318"] + ["#067647"] * (len(values) - 2)
     ax.barh(labels[::-1], values[::-1], color=colours[::-1])
