@@ -118,7 +118,8 @@ def test_min_support_and_practical_threshold_are_respected():
     b = b + 0.5 * ((df["region"] == "north") & (df["age"] < 20)).to_numpy()  # ~1% of rows
     assert find_slices(df, b, a, min_support=0.05).table.empty
     report = find_slices(df, b, a, min_support=0.005)
-    assert not report.table.empty and report.table["support"].min() >= 100
+    assert not report.table.empty
+    assert report.table["support"].min() >= 100
     small = find_slices(df, a + 0.02 * (df["region"] == "north").to_numpy(), a, min_effect=0.1)
     assert small.table.empty  # significant but below 10% of the mean loss
     assert small.threshold == pytest.approx(0.1 * a.mean())
@@ -149,4 +150,5 @@ def test_tiny_frames_and_nan_losses_return_empty():
     df = frame(40, 70)
     loss = np.full(40, np.nan)
     report = find_slices(df, loss)
-    assert report.table.empty and report.n_tested == 0
+    assert report.table.empty
+    assert report.n_tested == 0
