@@ -195,8 +195,12 @@ def _measure(score: Callable[[pd.DataFrame], np.ndarray], ref_scores: np.ndarray
 
 
 def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame, *, model: Any,
-                    ctx: dict[str, Any], notes: dict[str, str]) -> tuple[Symptom | None, Any]:
-    """The symptom, and what is needed to re-measure it on a repaired window."""
+                    ctx: dict[str, Any], notes: dict[str, str],
+                    previous_model: Any = None) -> tuple[Symptom | None, Any]:
+    """The symptom, and what is needed to re-measure it on a repaired window.
+
+    With a previous model version, the reference is scored by it: that is what was
+    served then, so a change of version is part of the symptom, as users saw it."""
     import numpy as np
 
     from toolkit.scoring import model_task
@@ -207,7 +211,14 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
         return None, None
     kind, score = found
     try:
-        ref_scores = np.asarray(score(reference), dtype=float)
+        if previous_model is not None and model is not None:
+            from toolkit.scoring import model_features, predict_scores
+
+            needed = model_features(previous_model) or []
+            ref_scores = np.asarray(predict_scores(previous_model, as_served(reference, reference, needed),
+                                                   name="previous model"), dtype=float)
+        else:
+            ref_scores = np.asarray(score(reference), dtype=float)
         np.asarray(score(current.head(50)), dtype=float)
     except Exception as exc:  # a model that cannot score these windows: rank without it
         notes["symptom"] = (f"The {kind} could not score the windows ({type(exc).__name__}: "
@@ -268,7 +279,8 @@ def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: 
                      frame: Frame, *, model: Any, previous_model: Any, ctx: dict[str, Any],
                      notes: dict[str, str]) -> tuple[Symptom | None, list[Finding]]:
     """Measure the symptom and set ``explained`` on each finding a repair can test."""
-    symptom, probe = measure_symptom(reference, current, frame, model=model, ctx=ctx, notes=notes)
+    symptom, probe = measure_symptom(reference, current, frame, model=model, ctx=ctx, notes=notes,
+                                     previous_model=previous_model)
     if symptom is None or probe is None:
         return symptom, findings
     score, ref_scores, mask, y_cur, classification = probe
@@ -278,10 +290,12 @@ def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: 
     for i, f in enumerate(findings):
         result = None
         if i in tested and f.layer == "model" and previous_model is not None:
-            from toolkit.scoring import predict_scores
+            from toolkit.scoring import model_features, predict_scores
 
+            needed = model_features(previous_model) or []
             result = ("Score with the previous model version.",
-                      lambda df: predict_scores(previous_model, df, name="previous model"), current)
+                      lambda df: predict_scores(previous_model, as_served(df, reference, needed),
+                                                name="previous model"), current)
         elif i in tested and f.check == "quality.segment_residual" and f.segment:
             result = ("Recalibrate the segment's scores to its current outcome rate.",
                       _recalibrated(score, f.segment, float(f.evidence["change"])), current)

@@ -390,18 +390,30 @@ def _as_symptom(f: Finding) -> Finding:
                      evidence={**f.evidence, "symptom": True})
 
 
+def _columns_of(f: Finding) -> set[str]:
+    """The columns a finding is about: its features and those its segment names (a
+    fan-out in ``device == 'ios'`` moves the distribution of ``device``)."""
+    import re
+
+    cols = set(f.features)
+    if f.segment:
+        cols |= {a or b for a, b in re.findall(
+            r"`([^`]+)`|\b([A-Za-z_]\w*)\s*(?:==|!=|<=|>=|<|>|\.isin|\.isna|\.notna)", f.segment)}
+    return cols
+
+
 def explain_away(findings: list[Finding]) -> list[Finding]:
     """Demote findings that are consequences of a data or pipeline fault on the same
     columns: a unit change also shows as drift and as out-of-range values, but it is
     one incident with one cause. The consequence keeps its evidence, one severity level
     lower, with ``consequence_of`` naming the fault."""
     findings = [_as_symptom(f) for f in findings]
-    causes = [f for f in findings if f.layer in _CAUSAL_LAYERS and f.severity != "info"
-              and f.features and not f.check.startswith(_CONSEQUENCE_CHECKS)]
+    causes = [(f, _columns_of(f)) for f in findings if f.layer in _CAUSAL_LAYERS
+              and f.severity != "info" and not f.check.startswith(_CONSEQUENCE_CHECKS)]
     out = []
     for f in findings:
-        cause = next((c for c in causes if f.check.startswith(_CONSEQUENCE_CHECKS)
-                      and f.features and set(f.features) <= set(c.features)
+        cause = next((c for c, cols in causes if f.check.startswith(_CONSEQUENCE_CHECKS)
+                      and f.features and set(f.features) <= cols
                       and c.severity_level >= f.severity_level), None)
         if cause is None:
             out.append(f)
