@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,15 +39,6 @@ class Explained:
     notes: list[str] = field(default_factory=list)
     rows_ref: pd.DataFrame | None = None  # raw values of the explained rows
     rows_cur: pd.DataFrame | None = None
-
-
-def interactive() -> bool:
-    """True on a terminal or in a live Jupyter kernel (where a progress bar helps)."""
-    if sys.stderr.isatty():
-        return True
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and hasattr(shell, "kernel")
 
 
 def plan_size(n_rows: int, *, sample_size: int | None, time_budget: float | None,

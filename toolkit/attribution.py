@@ -272,7 +272,6 @@ def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,
     from toolkit._attribution_sample import (
         Explained,
         explain_rows,
-        interactive,
         pilot_seconds_per_row,
         plan_size,
     )
@@ -295,11 +294,10 @@ def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,
                        seconds_per_row=per_row, notes=notes) for w in (ref, cur)]
     idx_ref = stratified_sample(strata_ref, sizes[0], rng)
     idx_cur = stratified_sample(strata_cur, sizes[1], rng)
-    from tqdm.auto import tqdm
+    from toolkit.progress import progress as progress_bar
 
-    show = interactive() if progress is None else bool(progress)
-    with tqdm(total=idx_ref.size + idx_cur.size, desc="explaining", unit="row",
-              disable=not show) as bar:
+    with progress_bar(total=idx_ref.size + idx_cur.size, desc="explaining", unit="row",
+                      enable=progress) as bar:
         v_ref, o_ref, base = explain_rows(explainer, ref.iloc[idx_ref], bar=bar)
         v_cur, o_cur, _ = explain_rows(explainer, cur.iloc[idx_cur], bar=bar)
     sample = {

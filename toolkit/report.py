@@ -1,7 +1,8 @@
 """The investigate template's figures: which plot each stage shows.
 
-An explicit table maps a check to the function that draws its evidence; each figure
-is drawn from results already computed (a plot never recomputes).
+Each stage's plot module says what it can draw (for the checks, the registry
+``toolkit.plots.checks.CHECK_PLOTS``); every figure is drawn from results already
+computed (a plot never recomputes).
 """
 
 from __future__ import annotations
@@ -14,31 +15,11 @@ from toolkit import display
 __all__ = ["show_attribution_plots", "show_check_plots", "show_drift_plots",
            "show_symptom", "show_version_plots"]
 
-#: check -> (plot module, function taking the finding and ``ax``).
-FINDING_PLOTS: dict[str, tuple[str, str]] = {
-    "scale.unit_change": ("toolkit.plots.checks", "plot_unit_change"),
-    "missing.null_spike": ("toolkit.plots.checks", "plot_null_spike"),
-    "volume.drop": ("toolkit.plots.checks", "plot_volume"),
-}
-
-
 def _plot_function(module: str, name: str) -> Any:
     try:
         return getattr(importlib.import_module(module), name, None)
     except ModuleNotFoundError:
         return None
-
-
-def _show_finding_plots(inv: Any, prefixes: tuple[str, ...], limit: int = 3) -> None:
-    shown = 0
-    for f in inv.findings:
-        if shown >= limit or f.severity == "info" or not f.check.startswith(prefixes):
-            continue
-        target = FINDING_PLOTS.get(f.check)
-        fn = _plot_function(*target) if target else None
-        if fn is not None:
-            display.show_figure(fn(f))
-            shown += 1
 
 
 def show_symptom(inv: Any) -> None:
@@ -50,8 +31,11 @@ def show_symptom(inv: Any) -> None:
 
 
 def show_check_plots(inv: Any) -> None:
-    """Plots of the most serious data-check findings."""
-    _show_finding_plots(inv, ("scale.", "missing.", "volume.", "categories.", "stuck.", "duplicates."))
+    """Plots of the most serious data-check findings (the checks' own plot registry)."""
+    from toolkit.plots.checks import figures_for
+
+    for fig in figures_for(inv.stage_findings("checks"), limit=3):
+        display.show_figure(fig)
 
 
 def _stage_plot(inv: Any, stage: str, module: str, name: str, pick: str | None = None) -> None:

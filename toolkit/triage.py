@@ -293,7 +293,7 @@ def _run_attribution(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[A
     _check_attribution_cost(attribution, ref, kw["model"])
     result = attribution.attribution_drift(ref, cur, model=kw["model"], target=kw["target"],
                                            time_budget=ATTRIBUTION_SECONDS,
-                                           random_state=kw["random_state"], progress=False)
+                                           random_state=kw["random_state"])
     return result, list(result.findings)
 
 
@@ -406,19 +406,19 @@ def explain_away(findings: list[Finding]) -> list[Finding]:
     """Demote findings that are consequences of a data or pipeline fault on the same
     columns: a unit change also shows as drift and as out-of-range values, but it is
     one incident with one cause. The consequence keeps its evidence, one severity level
-    lower, with ``consequence_of`` naming the fault."""
+    below the lower of its own and its cause's, with ``consequence_of`` naming the fault."""
     findings = [_as_symptom(f) for f in findings]
     causes = [(f, _columns_of(f)) for f in findings if f.layer in _CAUSAL_LAYERS
               and f.severity != "info" and not f.check.startswith(_CONSEQUENCE_CHECKS)]
     out = []
     for f in findings:
         cause = next((c for c, cols in causes if f.check.startswith(_CONSEQUENCE_CHECKS)
-                      and f.features and set(f.features) <= cols
-                      and c.severity_level >= f.severity_level), None)
+                      and f.features and set(f.features) <= cols), None)
         if cause is None:
             out.append(f)
             continue
-        lower = SEVERITIES[max(f.severity_level - 1, 0)]
+        # Below its cause, whatever its own size: a consequence never outranks its cause.
+        lower = SEVERITIES[max(min(f.severity_level, cause.severity_level) - 1, 0)]
         out.append(f.replace(severity=lower, summary=f"{f.summary} (A consequence of {cause.check}.)",
                              evidence={**f.evidence, "consequence_of": cause.check}))
     return out
@@ -477,7 +477,7 @@ def investigate_files(
     cur = read_table(current, name="current")
     deployed = load_model(model, name="model")[0] if model else None
     previous = load_model(previous_model, name="previous model")[0] if previous_model else None
-    clean = {k: (None if v == "" else v) for k, v in options.items()}
+    clean: dict[str, Any] = {k: (None if v == "" else v) for k, v in options.items()}
     return investigate(ref, cur, model=deployed, previous_model=previous,
                        owners=read_owners(owners) if owners else None, **clean)
 

@@ -184,10 +184,9 @@ def _evidence_html(evidence: dict[str, Any]) -> str:
 
 
 def _finding_plot(f: Finding) -> str:
-    from toolkit.report import FINDING_PLOTS, _plot_function
+    from toolkit.plots.checks import CHECK_PLOTS
 
-    target = FINDING_PLOTS.get(f.check)
-    fn = _plot_function(*target) if target else None
+    fn = CHECK_PLOTS.get(f.check)
     if fn is None:
         return ""
     try:
