@@ -17,7 +17,6 @@ import tempfile
 import time
 
 
-
 def machine() -> str:
     import platform
 

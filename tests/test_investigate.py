@@ -4,7 +4,6 @@ injected root cause first, opens with the verdict, and escapes every data value.
 import json
 import re
 
-import pandas as pd
 import pytest
 
 from toolkit.runner import run_template

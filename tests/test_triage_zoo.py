@@ -4,8 +4,8 @@ with no incident must raise no critical finding. See tests/zoo.py for the incide
 from __future__ import annotations
 
 import pytest
-
 import zoo
+
 from toolkit import triage
 
 

@@ -261,6 +261,13 @@ def _share(symptom: Symptom, mean: float, loss: float | None, focus: str | None)
     return float(min(max(value, 0.0), 1.0))
 
 
+def _served_scorer(model: Any, reference: pd.DataFrame, needed: list[str]) -> Callable[[pd.DataFrame], np.ndarray]:
+    """Scores of ``model`` on frames prepared as the serving layer would (:func:`as_served`)."""
+    from toolkit.scoring import predict_scores
+
+    return lambda df: predict_scores(model, as_served(df, reference, needed), name="previous model")
+
+
 def _recalibrated(score: Callable[[pd.DataFrame], np.ndarray], segment: str,
                   change: float) -> Callable[[pd.DataFrame], np.ndarray]:
     """A scorer whose scores inside ``segment`` move by ``change`` (clipped to [0, 1])."""
@@ -283,19 +290,18 @@ def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: 
                                      previous_model=previous_model)
     if symptom is None or probe is None:
         return symptom, findings
-    score, ref_scores, mask, y_cur, classification = probe
+    score, ref_scores, mask, _, classification = probe
     out = []
     order = sorted(range(len(findings)), key=lambda i: -findings[i].severity_level - findings[i].score)
     tested = set(order[:_MAX_TESTED])
     for i, f in enumerate(findings):
         result = None
         if i in tested and f.layer == "model" and previous_model is not None:
-            from toolkit.scoring import model_features, predict_scores
+            from toolkit.scoring import model_features
 
-            needed = model_features(previous_model) or []
             result = ("Score with the previous model version.",
-                      lambda df: predict_scores(previous_model, as_served(df, reference, needed),
-                                                name="previous model"), current)
+                      _served_scorer(previous_model, reference, model_features(previous_model) or []),
+                      current)
         elif i in tested and f.check == "quality.segment_residual" and f.segment:
             result = ("Recalibrate the segment's scores to its current outcome rate.",
                       _recalibrated(score, f.segment, float(f.evidence["change"])), current)

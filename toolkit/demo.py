@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["DemoIncident", "make_incident", "write_incident", "FEATURES", "COMPLAINT"]
+__all__ = ["COMPLAINT", "FEATURES", "DemoIncident", "make_incident", "write_incident"]
 
 FEATURES = [
     "amount", "merchant_category", "channel", "card_country", "customer_age",
@@ -82,7 +82,7 @@ def _transactions(n: int, start: _dt.datetime, end: _dt.datetime, rng: np.random
         "hour": hour,
     })
     df["is_fraud"] = rng.binomial(1, _fraud_probability(df))
-    for col, values in CATEGORIES.items():
+    for col in CATEGORIES:
         df[col] = df[col].astype("str")
     return df.sort_values("event_time", ignore_index=True)
 

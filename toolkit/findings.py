@@ -22,9 +22,9 @@ from typing import Any, Literal
 from toolkit._exceptions import InputError
 
 __all__ = [
-    "Finding",
     "LAYERS",
     "SEVERITIES",
+    "Finding",
     "from_json",
     "rank_findings",
     "to_json",

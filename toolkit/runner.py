@@ -31,10 +31,10 @@ from toolkit.findings import Finding
 
 __all__ = [
     "RunResult",
+    "check_files",
     "coerce_parameters",
     "export_html",
     "list_templates",
-    "check_files",
     "new_run_dir",
     "raise_for_status",
     "read_emitted",

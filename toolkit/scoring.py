@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["model_task", "predict_scores", "model_features"]
+__all__ = ["model_features", "model_task", "predict_scores"]
 
 Task = Literal["classification", "regression"]
 

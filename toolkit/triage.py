@@ -23,7 +23,6 @@ from toolkit.findings import SEVERITIES, Finding, rank_findings
 from toolkit.intake import Frame, read_complaint
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
 __all__ = ["Investigation", "Symptom", "Verdict", "investigate"]
@@ -362,7 +361,7 @@ def priority(f: Finding, symptom: Symptom | None) -> float:
     """How likely a finding is the root cause: the share of the symptom it explains
     first, then its severity and score. Untested findings count as explaining a little."""
     sev = f.severity_level / 2
-    if symptom is None or f.explained is None and not _has_symptom(symptom):
+    if symptom is None or (f.explained is None and not _has_symptom(symptom)):
         return 0.8 * sev + 0.2 * f.score
     explained = 0.1 if f.explained is None else f.explained
     return 0.5 * explained + 0.4 * sev + 0.1 * f.score

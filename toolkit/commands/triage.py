@@ -37,15 +37,19 @@ def run(args: argparse.Namespace) -> int:
     from toolkit.findings import to_json
 
     out = Path(args.json)
-    if not out.parent.exists():
-        raise InputError(f"The folder of --json {str(out)!r} does not exist; create it or "
-                         f"choose another path.")
+    if out.is_dir() or not out.parent.is_dir():
+        raise InputError(f"--json {str(out)!r} must be a file path in an existing folder; "
+                         f"create the folder or choose another path.")
     options = dict(target=args.target, prediction=args.prediction, timestamp=args.timestamp,
                    segment=args.segment, complaint=args.complaint)
     inv = triage.investigate_files(args.reference, args.current, model=args.model,
                                    previous_model=args.previous_model, owners=args.owners,
                                    random_state=args.random_state, **options)
-    out.write_text(to_json(inv.findings))
+    try:
+        out.write_text(to_json(inv.findings))
+    except OSError as exc:
+        raise InputError(f"Cannot write --json {str(out)!r}: {exc.strerror}. Choose a "
+                         f"writable path.") from exc
     print(inv.verdict.headline)
     print(f"findings: {out} ({len(inv.findings)} findings)")
     if args.report:
