@@ -44,7 +44,7 @@ def one_demo() -> tuple[float, float]:
 
 
 def import_time() -> float:
-    code = "import time; t = time.perf_counter(); import toolkit; print(time.perf_counter() - t)"
+    code = "import time; t = time.perf_counter(); import toolkit; print((time.perf_counter() - t) * 1000)"
     return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
 
 
@@ -60,7 +60,7 @@ def main() -> None:
         peaks.append(peak)
         print(f"run {i + 1}: {wall:.1f} s, peak {peak:.0f} MiB", flush=True)
     print(f"machine: {machine()}; load average before: {os.getloadavg()[0]:.2f}")
-    print(f"import toolkit (s): {summary(imports)}")
+    print(f"import toolkit (ms): {summary(imports)}")
     print(f"steward demo wall (s): {summary(walls)}")
     print(f"steward demo peak RSS of the largest process (MiB): {summary(peaks)}")
     print(f"measured at {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
