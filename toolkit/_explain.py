@@ -239,7 +239,8 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
     cur_mean, cur_loss = _measure(score, ref_scores, current, mask, y_cur, classification)
     symptom = Symptom(kind, float(np.nanmean(ref_scores)), cur_mean, noise,
                       "log loss" if classification else "mean absolute error",
-                      ref_loss, cur_loss if ref_loss is not None else None, loss_noise)
+                      ref_loss, cur_loss if ref_loss is not None else None, loss_noise,
+                      None if mask.all() else f"rows since {frame.since:%Y-%m-%d}, as the complaint says")
     return symptom, (score, ref_scores, mask, y_cur, classification)
 
 

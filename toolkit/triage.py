@@ -51,6 +51,7 @@ class Symptom:
     reference_quality: float | None = None
     current_quality: float | None = None
     quality_noise: float = 0.0  # standard error of the loss difference
+    focus: str | None = None  # which current rows, when not all of them
 
     @property
     def shift(self) -> float:
@@ -77,8 +78,9 @@ class Symptom:
         return drop > 3 * self.quality_noise and drop > 0.05 * abs(self.reference_quality)
 
     def describe(self) -> str:
+        where = f"the current window ({self.focus})" if self.focus else "the current window"
         text = (f"Mean score {self.reference_mean:.4g} in the reference window, "
-                f"{self.current_mean:.4g} in the current window ({self.shift:+.4g}, "
+                f"{self.current_mean:.4g} in {where} ({self.shift:+.4g}, "
                 f"noise ±{2 * self.noise:.2g}; scored by the {self.scorer}).")
         if self.quality_drop is not None:
             text += (f" {self.quality_name} {self.reference_quality:.4g} → "
