@@ -37,7 +37,8 @@ def one_demo() -> tuple[float, float]:
         code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                 "subprocess.run([sys.executable, '-m', 'toolkit', 'demo'], check=True, "
                 "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-                "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
+                "print(time.perf_counter() - t, "
+                "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
         out = subprocess.run([sys.executable, "-c", code], cwd=d, check=True, capture_output=True, text=True)
         wall, peak = out.stdout.split()
         return float(wall), float(peak)
@@ -45,7 +46,8 @@ def one_demo() -> tuple[float, float]:
 
 def import_time() -> float:
     code = "import time; t = time.perf_counter(); import toolkit; print((time.perf_counter() - t) * 1000)"
-    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(out.stdout)
 
 
 def main() -> None:

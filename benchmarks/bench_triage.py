@@ -39,13 +39,15 @@ def main() -> None:
                    str(Path(d) / "out.json"), "--report", "--reports-dir", str(Path(d) / "reports")]
             code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                     f"subprocess.run({cmd!r}, check=True, stdout=subprocess.DEVNULL); "
-                    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
+                    "print(time.perf_counter() - t, "
+                "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)")
             out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
             wall, peak = map(float, out.stdout.split())
             walls.append(wall)
             peaks.append(peak)
             top = json.loads((Path(d) / "out.json").read_text())["findings"][0]
-            print(f"run: {wall:.1f} s, peak {peak:.0f} MiB; top finding {top['check']} on {top['features']}", flush=True)
+            print(f"run: {wall:.1f} s, peak {peak:.0f} MiB; "
+                  f"top finding {top['check']} on {top['features']}", flush=True)
     print(f"rows per window: {args.rows}; cores: {os.cpu_count()}; load before: {os.getloadavg()[0]:.1f}")
     print(f"steward triage --report wall (s): median {statistics.median(walls):.1f} "
           f"(min {min(walls):.1f}, max {max(walls):.1f}, n={len(walls)})")

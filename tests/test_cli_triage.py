@@ -117,5 +117,6 @@ def test_odd_but_usable_inputs_are_investigated(tmp_path):
 
 
 def test_python_dash_m_is_the_same_command(files):
-    out = subprocess.run([sys.executable, "-m", "toolkit", "triage", "--help"], capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "toolkit", "triage", "--help"],
+                         capture_output=True, text=True)
     assert out.returncode == 0 and "--previous-model" in out.stdout

@@ -229,7 +229,8 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
     mask = _focus_mask(current, frame, ctx)
     y_ref, y_cur = _labels(reference, ctx.get("target")), _labels(current, ctx.get("target"))
     cur_scores = np.asarray(score(current), dtype=float)[mask]
-    noise = float(np.sqrt(np.nanvar(ref_scores) / len(ref_scores) + np.nanvar(cur_scores) / max(len(cur_scores), 1)))
+    noise = float(np.sqrt(np.nanvar(ref_scores) / len(ref_scores)
+                          + np.nanvar(cur_scores) / max(len(cur_scores), 1)))
     ref_loss, loss_noise = None, 0.0
     if y_ref is not None:
         ok = np.isfinite(y_ref) & np.isfinite(ref_scores)
@@ -262,7 +263,8 @@ def _share(symptom: Symptom, mean: float, loss: float | None, focus: str | None)
     return float(min(max(value, 0.0), 1.0))
 
 
-def _served_scorer(model: Any, reference: pd.DataFrame, needed: list[str]) -> Callable[[pd.DataFrame], np.ndarray]:
+def _served_scorer(model: Any, reference: pd.DataFrame,
+                   needed: list[str]) -> Callable[[pd.DataFrame], np.ndarray]:
     """Scores of ``model`` on frames prepared as the serving layer would (:func:`as_served`)."""
     from toolkit.scoring import predict_scores
 

@@ -62,10 +62,12 @@ def _transactions(n: int, start: _dt.datetime, end: _dt.datetime, rng: np.random
     import pandas as pd
 
     seconds = rng.uniform(0, (end - start).total_seconds(), n)
-    hour_weights = np.array([1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 9, 10, 9, 8, 8, 9, 10, 10, 9, 7, 5, 3, 2], float)
+    hour_weights = np.array([1, 1, 1, 1, 1, 2, 3, 5, 7, 8, 8, 9, 10, 9, 8, 8, 9, 10, 10, 9, 7, 5, 3, 2],
+                            dtype=float)
     hour = rng.choice(24, size=n, p=hour_weights / hour_weights.sum())
     days = np.floor(seconds / 86400)
-    times = pd.Timestamp(start) + pd.to_timedelta(days * 86400 + hour * 3600 + rng.uniform(0, 3600, n), unit="s")
+    offsets = days * 86400 + hour * 3600 + rng.uniform(0, 3600, n)
+    times = pd.Timestamp(start) + pd.to_timedelta(offsets, unit="s")
     channel_p = np.array([0.45, 0.30, 0.25]) + season * np.array([-0.03, -0.01, 0.04])
     merchant_p = np.array([0.26, 0.18, 0.14, 0.12, 0.08, 0.14, 0.08]) + season * np.array(
         [-0.02, 0.0, 0.015, 0.02, -0.015, 0.0, 0.0])

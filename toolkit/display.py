@@ -169,7 +169,8 @@ def verdict_html(investigation: Any) -> str:
     if investigation.symptom is not None:
         rows.append(f"<p>Symptom: {html.escape(investigation.symptom.describe())}</p>")
     if v.explained is not None:
-        rows.append(f"<p>Counterfactual repair: {html.escape(str(top.evidence.get('repair', {}).get('how', '')))} "
+        how = str(top.evidence.get("repair", {}).get("how", ""))
+        rows.append(f"<p>Counterfactual repair: {html.escape(how)} "
                     f"This removes <b>{v.explained:.0%}</b> of the symptom.</p>")
     rows.append(f"<p>Owner: {html.escape(v.owner or '')}</p>")
     rows.append(f"<p>Next step: {html.escape(v.next_step or '')}</p>")

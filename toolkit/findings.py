@@ -146,7 +146,7 @@ class Finding:
                 f"Unknown finding keys {sorted(unknown)}; expected a subset of "
                 f"{sorted(fields)}."
             )
-        return cls(**{k: v for k, v in data.items()})
+        return cls(**dict(data))
 
 
 def rank_findings(findings: Iterable[Finding], *, key: Any = None) -> list[Finding]:
@@ -227,7 +227,7 @@ def jsonable(value: Any) -> Any:
         return jsonable(value.item())
     if hasattr(value, "tolist"):
         return jsonable(value.tolist())
-    if isinstance(value, Sequence) or isinstance(value, (set, frozenset)):
+    if isinstance(value, (Sequence, set, frozenset)):
         return [jsonable(v) for v in value]
     try:
         if value != value:  # NaT

@@ -24,9 +24,11 @@ _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december"]
 _SYMPTOMS = {
-    "scores_high": r"\b(too high|higher|went up|gone up|go up|increas\w*|more alerts|too many|spik\w*|inflat\w*|up a lot|rose|rising)\b",
+    "scores_high": r"\b(too high|higher|went up|gone up|go up|increas\w*|more alerts|too many"
+                   r"|spik\w*|inflat\w*|up a lot|rose|rising)\b",
     "scores_low": r"\b(too low|lower|went down|gone down|decreas\w*|fewer|too few|dropp?\w*|fell|falling)\b",
-    "decisions": r"\b(wrong decisions?|flip\w*|declin\w*|approv\w*|reject\w*|false (?:positives?|negatives?)|blocked)\b",
+    "decisions": r"\b(wrong decisions?|flip\w*|declin\w*|approv\w*|reject\w*"
+                 r"|false (?:positives?|negatives?)|blocked)\b",
     "quality": r"\b(worse|accura\w*|quality|auc|precision|recall|miss\w*|no longer reflects?|wrong|off)\b",
 }
 
@@ -168,7 +170,7 @@ def _segment_hint(low: str, current: pd.DataFrame, *, max_categories: int,
             word = str(value).lower()
             if len(word) < 2:
                 continue
-            if re.search(rf"(?<![\w-]){re.escape(word)}(?:s|es)?(?![\w-])", low):
-                if best is None or len(word) > best[0]:
-                    best = (len(word), f"{col} == {str(value)!r}")
+            named = re.search(rf"(?<![\w-]){re.escape(word)}(?:s|es)?(?![\w-])", low)
+            if named and (best is None or len(word) > best[0]):
+                best = (len(word), f"{col} == {str(value)!r}")
     return None if best is None else best[1]

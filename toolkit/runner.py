@@ -255,7 +255,8 @@ def _ipc_kernel_manager(socket_dir: str) -> type:
     return IPCKernelManager
 
 
-def _execute(path: Path, notebook: Path, params: dict[str, Any], *, kernel_name: str) -> tuple[str, str | None]:
+def _execute(path: Path, notebook: Path, params: dict[str, Any], *,
+             kernel_name: str) -> tuple[str, str | None]:
     import tempfile
 
     import papermill
@@ -293,7 +294,8 @@ def _write_findings(notebook: Path, run_dir: Path) -> list[Finding]:
     return findings
 
 
-def export_html(notebook: str | os.PathLike[str], out: str | os.PathLike[str], *, show_inputs: bool = False) -> Path:
+def export_html(notebook: str | os.PathLike[str], out: str | os.PathLike[str], *,
+                show_inputs: bool = False) -> Path:
     """Export an executed notebook to self-contained HTML that makes no request."""
     import nbformat
     from nbconvert import HTMLExporter

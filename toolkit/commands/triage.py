@@ -22,11 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", help="label column")
     parser.add_argument("--prediction", help="logged score column")
     parser.add_argument("--timestamp", help="event-time column")
-    parser.add_argument("--segment", help="focus on a segment: a pandas expression, e.g. \"channel == 'app'\"")
+    parser.add_argument("--segment",
+                        help="focus on a segment: a pandas expression, e.g. \"channel == 'app'\"")
     parser.add_argument("--complaint", help="the complaint, as written")
     parser.add_argument("--owners", help="YAML file mapping columns to upstream owners")
     parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--json", required=True, metavar="OUT.json", help="where to write the ranked findings")
+    parser.add_argument("--json", required=True, metavar="OUT.json",
+                        help="where to write the ranked findings")
     parser.add_argument("--report", action="store_true", help="also write a run folder with the HTML report")
     add_report_arguments(parser)
 
@@ -40,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if out.is_dir() or not out.parent.is_dir():
         raise InputError(f"--json {str(out)!r} must be a file path in an existing folder; "
                          f"create the folder or choose another path.")
-    options = dict(target=args.target, prediction=args.prediction, timestamp=args.timestamp,
-                   segment=args.segment, complaint=args.complaint)
+    options = {"target": args.target, "prediction": args.prediction, "timestamp": args.timestamp,
+               "segment": args.segment, "complaint": args.complaint}
     inv = triage.investigate_files(args.reference, args.current, model=args.model,
                                    previous_model=args.previous_model, owners=args.owners,
                                    random_state=args.random_state, **options)
