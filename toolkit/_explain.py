@@ -143,13 +143,12 @@ def _loss(scores: np.ndarray, y: np.ndarray, classification: bool) -> np.ndarray
     return np.abs(scores - y)
 
 
-def _labels(df: pd.DataFrame, target: str | None) -> np.ndarray | None:
-    import pandas as pd
+def _labels(df: pd.DataFrame, target: str | None, positive: Any = None) -> np.ndarray | None:
+    from toolkit.scoring import label_values
 
     if not target or target not in df.columns:
         return None
-    y = pd.to_numeric(df[target], errors="coerce").to_numpy(dtype=float)
-    return y
+    return label_values(df[target], positive)
 
 
 def _focus_mask(current: pd.DataFrame, frame: Frame, ctx: dict[str, Any]) -> np.ndarray:
@@ -161,7 +160,9 @@ def _focus_mask(current: pd.DataFrame, frame: Frame, ctx: dict[str, Any]) -> np.
     mask = np.ones(len(current), dtype=bool)
     if frame.since is None or not ts or ts not in current.columns:
         return mask
-    times = pd.to_datetime(current[ts], errors="coerce")
+    from toolkit.repair import event_times
+
+    times = event_times(current[ts])
     after = (times >= pd.Timestamp(frame.since)).fillna(False).to_numpy(dtype=bool)
     return after if after.sum() >= 100 else mask
 
@@ -202,6 +203,7 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
     With a previous model version, the reference is scored by it: that is what was
     served then, so a change of version is part of the symptom, as users saw it."""
     import numpy as np
+    import pandas as pd
 
     from toolkit.scoring import model_task
     from toolkit.triage import Symptom
@@ -225,9 +227,10 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
                             f"{exc}); findings are ranked by severity alone.")
         return None, None
     classification = model_task(model) == "classification" if model is not None else \
-        bool(np.nanmax(reference[ctx["prediction"]]) <= 1.0)
+        bool(np.nanmax(pd.to_numeric(reference[ctx["prediction"]], errors="coerce")) <= 1.0)
     mask = _focus_mask(current, frame, ctx)
-    y_ref, y_cur = _labels(reference, ctx.get("target")), _labels(current, ctx.get("target"))
+    target, positive = ctx.get("target"), ctx.get("positive")
+    y_ref, y_cur = _labels(reference, target, positive), _labels(current, target, positive)
     cur_scores = np.asarray(score(current), dtype=float)[mask]
     noise = float(np.sqrt(np.nanvar(ref_scores) / len(ref_scores)
                           + np.nanvar(cur_scores) / max(len(cur_scores), 1)))
@@ -316,9 +319,9 @@ def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: 
             continue
         how, scorer, frame_df = result
         try:
-            mean, loss = _measure(scorer, ref_scores, frame_df, mask if len(frame_df) == len(current) else
-                                  _focus_mask(frame_df, frame, ctx), _labels(frame_df, ctx.get("target")),
-                                  classification)
+            rows = mask if len(frame_df) == len(current) else _focus_mask(frame_df, frame, ctx)
+            labels = _labels(frame_df, ctx.get("target"), ctx.get("positive"))
+            mean, loss = _measure(scorer, ref_scores, frame_df, rows, labels, classification)
         except Exception as exc:  # an unrepairable frame is no evidence either way
             notes.setdefault("repairs", "")
             notes["repairs"] += f" {f.check}: repair could not be scored ({type(exc).__name__})."

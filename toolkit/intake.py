@@ -101,9 +101,11 @@ def _latest(current: pd.DataFrame | None, timestamp: str | None) -> _dt.datetime
 
     if current is None or not timestamp or timestamp not in current.columns:
         return None
+    from toolkit.repair import event_times
+
     try:
-        latest = pd.to_datetime(current[timestamp], errors="coerce").max()
-    except (TypeError, ValueError):  # mixed time zones and the like: no anchor
+        latest = event_times(current[timestamp]).max()
+    except (TypeError, ValueError):  # nothing parses: no anchor
         return None
     if pd.isna(latest):
         return None

@@ -23,6 +23,19 @@ __all__ = ["REPAIRS", "repair", "restore_distribution"]
 Repair = Callable[[Finding, "pd.DataFrame", "pd.DataFrame", dict[str, Any]], "pd.DataFrame | None"]
 
 
+def event_times(values: pd.Series) -> pd.Series:
+    """Times as naive UTC, whatever they arrive as (zoned, mixed offsets, text), the
+    way the checks date their findings, so the two compare; unparseable values are NaT."""
+    import pandas as pd
+
+    from toolkit.checks._common import as_datetime
+
+    try:
+        return as_datetime(values, name="current", column=str(values.name))
+    except (ValueError, TypeError):  # mixed offsets, or mostly unparseable: coerce
+        return pd.to_datetime(values, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
+
+
 def _mask(current: pd.DataFrame, evidence: dict[str, Any], ctx: dict[str, Any]) -> Any:
     """Rows the fault touched: after ``since`` and inside ``segment`` when given."""
     import pandas as pd
@@ -30,8 +43,8 @@ def _mask(current: pd.DataFrame, evidence: dict[str, Any], ctx: dict[str, Any]) 
     mask = pd.Series(True, index=current.index)
     since, ts = evidence.get("since"), ctx.get("timestamp")
     if since and ts and ts in current.columns:
-        times = pd.to_datetime(current[ts], errors="coerce")
-        mask &= (times >= pd.Timestamp(since)).fillna(False).astype(bool)
+        times = event_times(current[ts])
+        mask &= (times >= pd.Timestamp(since).tz_localize(None)).fillna(False).astype(bool)
     segment = evidence.get("segment")
     if segment:
         try:

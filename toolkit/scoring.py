@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["model_features", "model_task", "predict_scores"]
+__all__ = ["label_values", "model_features", "model_task", "positive_label", "predict_scores"]
 
 Task = Literal["classification", "regression"]
 
@@ -80,3 +80,30 @@ def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model") -> np.nd
             f"that the columns have the types the model was trained on (see the type "
             f"findings)."
         ) from exc
+
+
+def positive_label(values: pd.Series, model: Any = None) -> Any:
+    """The label value that counts as 1: the model's second class when it has two,
+    else the larger of two distinct values; None for numeric labels."""
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return None
+    distinct = sorted(values.dropna().astype(str).unique())
+    classes = getattr(model, "classes_", None)
+    if classes is not None and len(classes) == 2 and set(distinct) <= {str(c) for c in classes}:
+        return classes[1]
+    return distinct[1] if len(distinct) == 2 else None
+
+
+def label_values(values: pd.Series, positive: Any = None) -> np.ndarray:
+    """Labels as floats: numbers as they are, text as 1.0 where it equals ``positive``
+    (see :func:`positive_label`), missing values as NaN."""
+    import numpy as np
+    import pandas as pd
+
+    if positive is None:
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    out = (values.astype(str) == str(positive)).to_numpy(dtype=float)
+    out[values.isna().to_numpy()] = np.nan
+    return out

@@ -143,6 +143,17 @@ def _check_columns(reference: pd.DataFrame, current: pd.DataFrame, **columns: st
                 f"The {option} column {col!r} is in neither window. Columns are: "
                 f"{', '.join(map(str, current.columns[:30]))}. Fix the --{option} option."
             )
+    ts = columns.get("timestamp")
+    if ts and ts in current.columns:
+        from toolkit.repair import event_times
+
+        parsed = float(event_times(current[ts]).notna().mean())
+        if parsed < 0.5:
+            raise InputError(
+                f"The timestamp column {ts!r} of the current window does not parse as dates "
+                f"({1 - parsed:.0%} of values fail, e.g. {current[ts].iloc[0]!r}). Pass a "
+                f"column of dates or ISO strings with --timestamp, or leave it out."
+            )
 
 
 def _focus(frame_: Frame, reference: pd.DataFrame, current: pd.DataFrame,
@@ -150,15 +161,23 @@ def _focus(frame_: Frame, reference: pd.DataFrame, current: pd.DataFrame,
     """Both windows restricted to the segment, when there is one."""
     if not frame_.segment:
         return reference, current
+    import pandas as pd
+
     try:
-        ref = reference[reference.eval(frame_.segment).astype(bool)]
-        cur = current[current.eval(frame_.segment).astype(bool)]
+        in_ref, in_cur = reference.eval(frame_.segment), current.eval(frame_.segment)
+        if not (pd.api.types.is_bool_dtype(in_ref) and pd.api.types.is_bool_dtype(in_cur)):
+            raise TypeError("the expression does not give true or false for each row")
+        ref, cur = reference[in_ref.fillna(False)], current[in_cur.fillna(False)]
     except Exception as exc:
         raise InputError(
             f"The segment {frame_.segment!r} cannot be evaluated on the data: "
             f"{type(exc).__name__}: {exc}. Write it as a pandas expression over column "
             f"names, such as \"channel == 'app'\"."
         ) from exc
+    if len(ref) == 0 or len(cur) == 0:
+        empty = "reference" if len(ref) == 0 else "current"
+        raise InputError(f"The segment {frame_.segment!r} matches no row of the {empty} window. "
+                         f"Check the column and the value (values are case-sensitive).")
     if len(ref) < 30 or len(cur) < 30:
         notes["segment"] = (f"The segment {frame_.segment} has {len(ref)} reference and "
                             f"{len(cur)} current rows, too few to focus on; the whole "
@@ -223,8 +242,11 @@ def investigate(
     ref, cur = _focus(frame_, reference, current, notes)
     exclude = {target, prediction, timestamp}
     features = _features(ref, cur, model, exclude)
+    from toolkit.scoring import positive_label
+
+    positive = positive_label(ref[target], model) if target and target in ref.columns else None
     ctx = {"timestamp": timestamp, "target": target, "prediction": prediction,
-           "random_state": random_state, "features": features}
+           "random_state": random_state, "features": features, "positive": positive}
     stages: dict[str, Any] = {}
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
@@ -346,8 +368,13 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
     if model is None and not (pred and pred in ref.columns and pred in cur.columns):
         raise _Missing("Needs scores: pass --model or --prediction to check quality.")
     from toolkit import quality
+    from toolkit.scoring import label_values, model_task
 
+    if model is not None and model_task(model) == "regression":
+        raise _Missing("Quality per segment covers binary classifiers for now (labels 0/1).")
     exclude = {target, pred, kw["timestamp"]}
+    ref = ref.assign(**{target: label_values(ref[target], kw["positive"])})
+    cur = cur.assign(**{target: label_values(cur[target], kw["positive"])})
     result = quality.quality_drift(
         ref, cur, reference_scores=_scores(ref, model, pred, ref),
         current_scores=_scores(cur, model, pred, ref), target=target,
@@ -411,18 +438,25 @@ def explain_away(findings: list[Finding]) -> list[Finding]:
     findings = [_as_symptom(f) for f in findings]
     causes = [(f, _columns_of(f)) for f in findings if f.layer in _CAUSAL_LAYERS
               and f.severity != "info" and not f.check.startswith(_CONSEQUENCE_CHECKS)]
-    out = []
+    out: list[Finding] = []
+    inherited: dict[int, float] = {}  # cause -> the largest share a consequence explains
     for f in findings:
         cause = next((c for c, cols in causes if f.check.startswith(_CONSEQUENCE_CHECKS)
                       and f.features and set(f.features) <= cols), None)
         if cause is None:
             out.append(f)
             continue
+        if f.explained is not None:
+            inherited[id(cause)] = max(inherited.get(id(cause), 0.0), f.explained)
         # Below its cause, whatever its own size: a consequence never outranks its cause.
         lower = SEVERITIES[max(min(f.severity_level, cause.severity_level) - 1, 0)]
         out.append(f.replace(severity=lower, summary=f"{f.summary} (A consequence of {cause.check}.)",
                              evidence={**f.evidence, "consequence_of": cause.check}))
-    return out
+    # What undoing a consequence removes, undoing its cause removes too: the cause
+    # inherits that share, so a repair that is blunter on the consequence (the whole
+    # column restored) cannot rank it above the fault.
+    return [f.replace(explained=max(f.explained or 0.0, inherited[id(f)])) if id(f) in inherited else f
+            for f in out]
 
 
 def rank_hypotheses(findings: list[Finding], symptom: Symptom | None) -> list[Finding]:

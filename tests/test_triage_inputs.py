@@ -1,0 +1,56 @@
+"""Triage on inputs the zoo does not cover: zoned timestamps, text labels, and
+options that cannot be honoured (which are bad input, not a silent fallback)."""
+
+from __future__ import annotations
+
+import pytest
+import zoo
+
+from toolkit import InputError, triage
+
+
+@pytest.fixture(scope="module")
+def case():
+    return zoo.make_case("unit_change", n=2500)
+
+
+def run(case, reference=None, current=None, **options):
+    opts = {k: v for k, v in case.options.items() if not k.startswith("truth")}
+    opts.update(options)
+    return triage.investigate(case.reference if reference is None else reference,
+                              case.current if current is None else current, model=case.model, **opts)
+
+
+def test_zoned_timestamps_keep_the_dated_repair(case):
+    ref, cur = case.reference.copy(), case.current.copy()
+    for frame in (ref, cur):  # as a CSV would bring them: text with an offset
+        frame["snapshot_time"] = frame["snapshot_time"].dt.tz_localize("UTC").dt.tz_convert(
+            "Europe/Berlin").astype(str)
+    inv = run(case, ref, cur, complaint="churn scores look off since 2026-09-22")
+    top = inv.findings[0]
+    assert top.check == "scale.unit_change" and top.features == ("data_gb",)
+    assert top.evidence["repair"]["how"].startswith("Divide")
+
+
+def test_text_labels_measure_the_same_quality_as_numbers(case):
+    ref, cur = case.reference.copy(), case.current.copy()
+    for frame in (ref, cur):
+        frame["churned"] = frame["churned"].map({0: "no", 1: "yes"})
+    as_text, as_numbers = run(case, ref, cur).symptom, run(case).symptom
+    assert as_text.reference_quality == pytest.approx(as_numbers.reference_quality)
+    assert as_text.current_quality == pytest.approx(as_numbers.current_quality)
+
+
+@pytest.mark.parametrize(("options", "words"), [
+    ({"segment": "region == 'atlantis'"}, "matches no row"),
+    ({"segment": "tenure_months"}, "true or false"),
+])
+def test_options_that_cannot_be_honoured_are_bad_input(case, options, words):
+    with pytest.raises(InputError, match=words):
+        run(case, **options)
+
+
+def test_timestamps_that_are_not_dates_are_bad_input(case):
+    cur = case.current.assign(snapshot_time="soon")
+    with pytest.raises(InputError, match="does not parse as dates"):
+        run(case, current=cur)
