@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from toolkit.plots._base import axes as _axes
+
 if TYPE_CHECKING:
     from toolkit.attribution import AttributionDriftResult, PredictionShift
 
 __all__ = ["plot_attribution_bars", "plot_shift_waterfall"]
 
 
-def _axes(ax: Any, size: tuple[float, float]) -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size)
-        return fig, ax
-    return ax.figure, ax
 
 
 def plot_attribution_bars(result: AttributionDriftResult, *, top: int = 15,

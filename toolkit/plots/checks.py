@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from toolkit._exceptions import InputError
+from toolkit.plots._base import SEVERITY_COLORS as _COLORS
+from toolkit.plots._base import axes as _axes
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -29,16 +31,8 @@ __all__ = [
     "plot_volume",
 ]
 
-_COLORS = {"critical": "#c0392b", "warning": "#e67e22", "info": "#7f8c8d"}
 
 
-def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size)
-        return fig, ax
-    return ax.figure, ax  # type: ignore[return-value]
 
 
 def _need(finding: Any, prefix: str) -> dict[str, Any]:

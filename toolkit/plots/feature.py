@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.plots._base import axes
+
 __all__ = ["plot_attribution", "plot_by_segment", "plot_distribution", "plot_feature",
            "plot_over_time"]
 
@@ -16,12 +18,7 @@ _REF, _CUR = "#667085", "#d92d20"
 
 
 def _axes(ax: Any, size: tuple[float, float] = (5.0, 3.0)) -> tuple[Any, Any]:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size)
-        return fig, ax
-    return ax.figure, ax
+    return axes(ax, size)
 
 
 def _plain(value: Any) -> str:

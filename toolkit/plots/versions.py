@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from toolkit.plots._base import axes
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -23,12 +25,7 @@ __all__ = [
 
 
 def _axes(ax: Any, size: tuple[float, float] = (6.0, 3.6)) -> tuple[Figure, Any]:
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
+    return axes(ax, size, constrained=True)
 
 
 def _empty(ax: Any, text: str) -> None:
