@@ -9,6 +9,7 @@ import pytest
 from toolkit import InputError
 from toolkit.profile import (
     PERCENTILES,
+    TOP_VALUES,
     bin_labels,
     column_kind,
     numeric_edges,
@@ -118,8 +119,38 @@ def test_million_distinct_categories_stay_compact() -> None:
     cp = profile_frame(pd.DataFrame({"id": ids}), top_k=50)["id"]
     assert cp.edges == ()  # no value is common enough for a bin of its own
     assert cp.counts.tolist() == [1_000_000, 0]
-    assert len(cp.top_values) == 50
-    assert cp.n_distinct == 1_000_000
+    assert len(cp.top_values) == TOP_VALUES  # the list of values is capped
+    assert cp.n_distinct == cp.n_singletons == 1_000_000
+
+
+def test_numeric_extras_for_the_checks() -> None:
+    x = pd.Series([3.0, -1.0, 3.0, np.nan, -np.inf, 7.0, 3.0, 0.0, 2.5])
+    cp = profile_frame(pd.DataFrame({"x": x}))["x"]
+    assert cp.n_negative == 2  # -1 and -inf; zero is not negative
+    assert cp.lowest == (-1.0, 0.0, 2.5, 3.0, 3.0)
+    assert cp.highest == (2.5, 3.0, 3.0, 3.0, 7.0)
+    assert cp.top_values[0] == 3.0 and cp.top_counts[0] == 3
+    assert dict(zip(cp.top_values, cp.top_counts.tolist())) == {3.0: 3, -1.0: 1, 0.0: 1,
+                                                                2.5: 1, 7.0: 1}
+    many = profile_frame(pd.DataFrame({"y": np.arange(5000.0)}))["y"]
+    assert many.top_values == () and many.n_distinct == 5000
+
+
+def test_empty_strings_are_counted_apart() -> None:
+    s = pd.Series(["a", "", "a", None, "", "b"], dtype="str")
+    cp = profile_frame(pd.DataFrame({"c": s}))["c"]
+    assert (cp.nulls, cp.n_empty, cp.n_singletons) == (1, 2, 1)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e9, 1.7e18])
+def test_mean_and_std_hold_at_large_offsets(offset: float) -> None:
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 1e-3 if offset < 1e12 else 1e12, 10_001)
+    x = np.sort(offset + noise)
+    cp = profile_frame(pd.DataFrame({"x": x}))["x"]
+    centred = x - x[5000]
+    assert cp.mean == pytest.approx(x[5000] + centred.mean(), rel=1e-15, abs=1e-9)
+    assert cp.std == pytest.approx(centred.std(ddof=1), rel=1e-6)
 
 
 def test_kinds_of_columns() -> None:

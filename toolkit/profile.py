@@ -46,16 +46,30 @@ from toolkit._profile_bins import bin_labels, numeric_edges, quantiles_sorted
 
 __all__ = [
     "ENGINES",
+    "NUMERIC_TOP_VALUES",
     "PERCENTILES",
+    "TOP_VALUES",
     "ColumnProfile",
     "Profile",
     "bin_labels",
     "column_kind",
     "profile_frame",
+    "profile_pair",
 ]
 
 #: Quantile levels stored for every numeric column (every percentile).
 PERCENTILES: np.ndarray = np.linspace(0.0, 1.0, 101)
+
+#: Most frequent values kept per categorical column (see
+#: :attr:`ColumnProfile.top_values`): every value of all but huge columns, so that
+#: a value unseen in the reference is told exactly.
+TOP_VALUES = 100_000
+
+#: Numeric columns with at most this many distinct values keep their value counts.
+NUMERIC_TOP_VALUES = 1000
+
+#: Extreme values kept per numeric column (:attr:`ColumnProfile.lowest`, ``highest``).
+N_EXTREMES = 5
 
 _KINDS = ("numeric", "categorical", "datetime")
 
@@ -85,10 +99,24 @@ class ColumnProfile:
     n_posinf, n_neginf : int
         Infinite values (numeric).
     top_values, top_counts : tuple, ndarray
-        The column's own most frequent values (categorical), most frequent first.
+        The column's own most frequent values, most frequent first: at most
+        :data:`TOP_VALUES` of a categorical column (all of them when it has fewer
+        distinct values), and every value of a numeric column with at most
+        :data:`NUMERIC_TOP_VALUES` distinct finite values (codes, counts); empty
+        for other numeric columns.
     n_distinct : int or None
         Distinct non-null values (categorical), distinct finite values (numeric,
         datetime).
+    n_singletons : int
+        Values seen exactly once (categorical): the Good-Turing estimate of the
+        mass of values not seen yet is ``n_singletons / n_finite``.
+    n_empty : int
+        Empty strings among the non-null values (categorical); checks count them
+        as missing, drift keeps them as a category.
+    n_negative : int
+        Values below zero, ``-inf`` included (numeric).
+    lowest, highest : tuple of float
+        Up to five smallest and largest finite values (numeric), for examples.
     integer_valued : bool
         Whether the finite values are whole numbers (numeric; checked on an
         evenly spaced sample of at most 10,000 sorted values).
@@ -111,6 +139,11 @@ class ColumnProfile:
     top_values: tuple[Any, ...] = ()
     top_counts: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     n_distinct: int | None = None
+    n_singletons: int = 0
+    n_empty: int = 0
+    n_negative: int = 0
+    lowest: tuple[float, ...] = ()
+    highest: tuple[float, ...] = ()
     integer_valued: bool = False
 
     @property
@@ -202,6 +235,45 @@ def _numeric_array(series: pd.Series, kind: str) -> np.ndarray:
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
+def _mean_std(finite: np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation of sorted finite values, without a copy.
+
+    Plain sums are exact enough unless the spread is tiny against the level (then
+    the sum of squares cancels); only that case pays for centring on the median.
+    """
+    n = finite.size
+    if n == 0:
+        return float("nan"), float("nan")
+    mean = float(finite.sum()) / n
+    if n == 1:
+        return mean, float("nan")
+    # einsum, not dot: a BLAS call leaves its threads spinning, stealing the other core
+    squares = float(np.einsum("i,i->", finite, finite))
+    ss = squares - n * mean * mean
+    if ss <= 1e-6 * squares:  # the subtraction cancelled: centre, then sum again
+        centre = finite[n // 2]
+        d = finite - centre
+        mean = float(centre) + float(d.sum()) / n
+        ss = float(np.einsum("i,i->", d, d)) - n * (mean - centre) ** 2
+    return mean, float(np.sqrt(max(ss, 0.0) / (n - 1)))
+
+
+def _runs(finite: np.ndarray) -> tuple[int, tuple[Any, ...], np.ndarray]:
+    """Distinct values of a sorted array, and its most frequent ones when few."""
+    if finite.size == 0:
+        return 0, (), np.zeros(0, dtype=np.int64)
+    changes = finite[1:] != finite[:-1]
+    n_distinct = int(np.count_nonzero(changes)) + 1
+    if n_distinct > NUMERIC_TOP_VALUES:
+        return n_distinct, (), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(changes)
+    bounds = np.concatenate([[0], starts + 1, [finite.size]])
+    counts = np.diff(bounds).astype(np.int64)
+    order = np.argsort(-counts, kind="stable")
+    values = finite[bounds[:-1]][order]
+    return n_distinct, tuple(v.item() for v in values), counts[order]
+
+
 def _profile_numeric(
     name: str, series: pd.Series, kind: str, edges: Any, bins: int
 ) -> ColumnProfile:
@@ -218,16 +290,8 @@ def _profile_numeric(
     cuts = np.searchsorted(valued, edges, side="left")
     counts = np.diff(np.concatenate([[0], cuts, [valued.size]])).astype(np.int64)
     counts = np.append(counts, nulls)
-    mean = std = float("nan")
-    if finite.size:
-        # Centre on the median before summing squares: exact enough for
-        # epoch-nanosecond timestamps and amounts with a large offset.
-        centre = finite[finite.size // 2]
-        d = finite - centre
-        mean = centre + float(d.sum()) / finite.size
-        if finite.size > 1:
-            ss = float(np.dot(d, d)) - finite.size * (mean - centre) ** 2
-            std = float(np.sqrt(max(ss, 0.0) / (finite.size - 1)))
+    mean, std = _mean_std(finite)
+    n_distinct, top_values, top_counts = _runs(finite)
     return ColumnProfile(
         name=str(name),
         kind=kind,
@@ -237,7 +301,12 @@ def _profile_numeric(
         edges=edges,
         counts=counts,
         quantiles=quantiles_sorted(finite, PERCENTILES),
-        n_distinct=int(finite.size and 1 + np.count_nonzero(finite[1:] != finite[:-1])),
+        n_distinct=n_distinct,
+        top_values=top_values,
+        top_counts=top_counts,
+        n_negative=int(np.searchsorted(valued, 0.0, side="left")),
+        lowest=tuple(float(v) for v in finite[:N_EXTREMES]),
+        highest=tuple(float(v) for v in finite[-N_EXTREMES:]),
         integer_valued=bool(finite.size)
         and bool(np.all(np.mod(finite[:: max(1, finite.size // 10_000)], 1) == 0)),
         mean=mean,
@@ -256,7 +325,7 @@ def _profile_categorical(
     vc = vc[vc.to_numpy() > 0]  # the category dtype lists unused categories
     nulls = int(series.isna().sum())
     n_valued = int(series.size - nulls)
-    top = vc.iloc[:top_k]
+    top = vc.iloc[:TOP_VALUES]
     if edges is None:
         # Picking the top k among rare values favours values the reference drew
         # more often than usual; they would all look as if they fell in the current.
@@ -279,7 +348,13 @@ def _profile_categorical(
         top_values=tuple(top.index.tolist()),
         top_counts=top.to_numpy(dtype=np.int64),
         n_distinct=int(vc.size),
+        n_singletons=int(np.count_nonzero(vc.to_numpy() == 1)),
+        n_empty=int(vc.get("", 0)) if _is_text(series) else 0,
     )
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(series) or series.dtype == object
 
 
 def _profile_column(
@@ -430,3 +505,51 @@ def profile_frame(
         timestamp=timestamp,
         freq=freq if timestamp is not None else None,
     )
+
+
+def profile_pair(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    columns: Sequence[str] | None = None,
+    bins: int = 10,
+    top_k: int = 50,
+    min_count: int = 20,
+    n_jobs: int | None = None,
+    engine: str = "pandas",
+) -> tuple[Profile, Profile]:
+    """Profile a reference window, then the current window on the reference's edges.
+
+    The pair is what the data checks and :func:`toolkit.drift.feature_drift` read, so
+    one pass over the rows of each window serves both.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+        The two windows; not modified.
+    columns : sequence of str, optional
+        Columns to profile; by default every column of each window. Names missing
+        from one window are profiled in the other only.
+    bins, top_k, min_count, n_jobs, engine
+        As in :func:`profile_frame`.
+
+    Returns
+    -------
+    (Profile, Profile)
+        The reference's profile and the current one, binned alike.
+    """
+    for label, df in (("reference", reference), ("current", current)):
+        if not isinstance(df, pd.DataFrame):
+            raise InputError(
+                f"profile_pair expects the {label} window as a pandas DataFrame; got "
+                f"{type(df).__name__}. Read the file with toolkit.io.read_table first."
+            )
+    if isinstance(columns, str):  # one name, not its letters
+        columns = [columns]
+    wanted = None if columns is None else set(columns)
+    ref_cols = [c for c in reference.columns if wanted is None or c in wanted]
+    cur_cols = [c for c in current.columns if wanted is None or c in wanted]
+    kw: dict[str, Any] = {"bins": bins, "top_k": top_k, "min_count": min_count,
+                          "n_jobs": n_jobs, "engine": engine}
+    ref = profile_frame(reference, columns=ref_cols, **kw)
+    return ref, profile_frame(current, columns=cur_cols, edges=ref.edges(), **kw)

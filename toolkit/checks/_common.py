@@ -99,6 +99,42 @@ def looks_like_identifier(series: pd.Series) -> bool:
     return len(head) >= 100 and head.nunique() >= 0.95 * len(head)
 
 
+def profiles_for(reference: pd.DataFrame, current: pd.DataFrame, profiles: Any,
+                 columns: Iterable[str]) -> tuple[Any, Any]:
+    """The pair of window profiles a check reads: ``profiles`` when given, else made.
+
+    :func:`toolkit.checks.run_checks` profiles both windows once and hands the pair to
+    every family (and the caller can hand it on to :func:`toolkit.drift.feature_drift`);
+    a family called on its own profiles just the ``columns`` it needs.
+    """
+    if profiles is not None:
+        ref_p, cur_p = profiles
+        return ref_p, cur_p
+    from toolkit.profile import profile_pair
+
+    return profile_pair(reference, current, columns=list(columns))
+
+
+def profiled(profiles: tuple[Any, Any], column: str) -> tuple[Any, Any] | None:
+    """The column's profiles in both windows, or None when one window lacks it."""
+    ref_p, cur_p = profiles
+    if column not in ref_p or column not in cur_p:
+        return None
+    return ref_p[column], cur_p[column]
+
+
+def code_like(cp: Any) -> bool:
+    """A numeric profile of whole numbers with at most 30 distinct values (codes)."""
+    return (cp.kind == "numeric" and cp.integer_valued
+            and 0 < (cp.n_distinct or 0) <= MAX_SEGMENT_VALUES)
+
+
+def identifier_like(series: pd.Series, cp: Any) -> bool:
+    """An integer column whose values are nearly all distinct: an id or a counter."""
+    return (pd.api.types.is_integer_dtype(series) and cp.n_finite >= 100
+            and (cp.n_distinct or 0) >= 0.95 * cp.n_finite)
+
+
 def finite(series: pd.Series) -> np.ndarray:
     """The finite values of a numeric series as a float64 array."""
     values = series.to_numpy(dtype="float64", na_value=np.nan)

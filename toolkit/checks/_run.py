@@ -40,28 +40,33 @@ def _missing(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.missing import null_changes
 
     return null_changes(reference, current, timestamp=kw["timestamp"],
-                        segment_columns=kw["segment_columns"], random_state=kw["random_state"])
+                        segment_columns=kw["segment_columns"], profiles=kw["profiles"],
+                        random_state=kw["random_state"])
 
 
 def _ranges(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.ranges import future_timestamps, range_violations
 
-    out = range_violations(reference, current, random_state=kw["random_state"])
+    out = range_violations(reference, current, profiles=kw["profiles"],
+                           random_state=kw["random_state"])
     return out + future_timestamps(current, timestamp=kw["timestamp"], as_of=kw["as_of"])
 
 
 def _categories(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.categories import categorical_columns, category_changes
 
-    cols = categorical_columns(reference, current, exclude=[kw["timestamp"], kw["prediction"]])
-    return category_changes(reference, current, columns=cols, random_state=kw["random_state"])
+    cols = categorical_columns(reference, current, exclude=[kw["timestamp"], kw["prediction"]],
+                               profiles=kw["profiles"])
+    return category_changes(reference, current, columns=cols, profiles=kw["profiles"],
+                            random_state=kw["random_state"])
 
 
 def _stuck(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.stuck import stuck_values
 
     return stuck_values(reference, current, timestamp=kw["timestamp"],
-                        segment_columns=kw["segment_columns"], random_state=kw["random_state"])
+                        segment_columns=kw["segment_columns"], profiles=kw["profiles"],
+                        random_state=kw["random_state"])
 
 
 def _duplicates(reference, current, **kw: Any) -> list[Finding]:
@@ -114,6 +119,7 @@ def run_checks(
     families: list[str] | None = None,
     window: tuple[Any, Any] | None = None,
     as_of: Any = None,
+    profiles: tuple[Any, Any] | None = None,
     n_jobs: int = 2,
     random_state: int = 0,
 ) -> list[Finding]:
@@ -143,6 +149,15 @@ def run_checks(
         When the current data was extracted: timestamps after it are impossible, and
         the latest record is judged stale against it. Default now, for future
         timestamps only.
+    profiles : (Profile, Profile), optional
+        Profiles of both windows from :func:`toolkit.profile.profile_pair` (one pass
+        over the rows of each). Made here when not given; pass them to share the pass
+        with :func:`toolkit.drift.feature_drift`::
+
+            pair = profile_pair(reference, current)
+            findings = run_checks(reference, current, profiles=pair)
+            drifted = feature_drift(*pair)
+
     n_jobs : int, default=2
         Threads running the families side by side (1 runs them one after another;
         the findings are the same).
@@ -171,9 +186,15 @@ def run_checks(
                               ((reference, "reference"), (current, "current")))
     if segment_columns is None:
         segment_columns = C.segment_columns_of(current, exclude=[timestamp, target, prediction])
+    if profiles is None:
+        from toolkit.profile import profile_pair
+
+        profiles = profile_pair(reference, current,
+                                columns=[c for c in dict.fromkeys([*reference.columns, *current.columns])
+                                         if c != timestamp], n_jobs=n_jobs)
     kw = {"timestamp": timestamp, "target": target, "prediction": prediction, "key": key,
           "segment_columns": segment_columns, "window": window, "as_of": as_of,
-          "random_state": random_state}
+          "profiles": profiles, "random_state": random_state}
     chosen = [f for name, f in FAMILIES.items() if families is None or name in families]
     if n_jobs > 1 and len(chosen) > 1:
         from concurrent.futures import ThreadPoolExecutor

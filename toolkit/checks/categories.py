@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,18 +30,24 @@ PRACTICAL_UNSEEN = 0.01
 
 
 def categorical_columns(reference: pd.DataFrame, current: pd.DataFrame,
-                        exclude: list[str | None] | tuple = ()) -> list[str]:
+                        exclude: list[str | None] | tuple = (), *,
+                        profiles: tuple[Any, Any] | None = None) -> list[str]:
     """Text, boolean and category columns, and integer codes with at most 30 values.
 
     Text columns whose values are mostly distinct (identifiers, timestamps) are left
-    out.
+    out. With ``profiles`` (see :func:`toolkit.profile.profile_pair`) codes are told
+    on every row instead of the first 50,000.
     """
     out = []
     for col in reference.columns:
         if col in exclude or col not in current.columns:
             continue
         kr, kc = C.kind(reference[col]), C.kind(current[col])
-        code = kr == kc == "number" and is_code(reference[col])
+        both = C.profiled(profiles, col) if profiles is not None else None
+        if kr == kc == "number":
+            code = C.code_like(both[0]) if both is not None else is_code(reference[col])
+        else:
+            code = False
         if (kr in ("text", "bool") and kc == kr and not _near_unique(reference[col])) or code:
             out.append(col)
     return out
@@ -67,14 +74,21 @@ def _label(v: object) -> str:
     return str(v)
 
 
-def _counts(s: pd.Series) -> pd.Series:
-    counts = s.value_counts(dropna=True)  # count first, then label the few distinct values
+def _counts(s: pd.Series, cp: Any = None) -> pd.Series:
+    """Value counts labelled as text, most frequent first: from the profile if it
+    holds every value of the column, else counted on the rows."""
+    complete = cp is not None and len(cp.top_values) == cp.n_distinct
+    if complete:
+        counts = pd.Series(cp.top_counts, index=pd.Index(list(cp.top_values), dtype=object))
+    else:
+        counts = s.value_counts(dropna=True)  # count first, then label the few values
     counts.index = pd.Index([_label(v) for v in counts.index], dtype="str")
     return counts.groupby(level=0, sort=False).sum().sort_values(ascending=False, kind="stable")
 
 
 def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
                      columns: list[str] | None = None, max_values: int = 1000,
+                     profiles: tuple[Any, Any] | None = None,
                      random_state: int = 0) -> list[Finding]:
     """Unseen, vanished and remapped category values.
 
@@ -85,6 +99,9 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
         Default :func:`categorical_columns`.
     max_values : int, default=1000
         Values tracked a column (the most frequent); the rest count as "other".
+    profiles : (Profile, Profile), optional
+        Profiles of both windows from :func:`toolkit.profile.profile_pair`; their
+        value counts are used when they hold every value of a column.
     random_state : int, default=0
         Unused (the check is exact); kept for a uniform signature.
 
@@ -96,11 +113,13 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
         ``categories.vanished_values`` (``pipeline``). Values are compared as text.
     """
     if columns is None:
-        columns = categorical_columns(reference, current)
+        columns = categorical_columns(reference, current, profiles=profiles)
     z = C.bonferroni_z(max(1, len(columns)))
     findings: list[Finding] = []
     for col in columns:
-        findings.extend(_column(col, _counts(reference[col]), _counts(current[col]),
+        both = C.profiled(profiles, col) if profiles is not None else None
+        rp, cp = both if both is not None else (None, None)
+        findings.extend(_column(col, _counts(reference[col], rp), _counts(current[col], cp),
                                 max_values, z))
     return findings
 

@@ -10,6 +10,8 @@ missing in text columns.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -38,9 +40,13 @@ def null_changes(
     *,
     timestamp: str | None = None,
     segment_columns: list[str] | None = None,
+    profiles: tuple[Any, Any] | None = None,
     random_state: int = 0,
 ) -> list[Finding]:
     """Columns whose share of missing values changed.
+
+    Null rates come from the window profiles; rows are read again only for a column
+    whose nulls spiked, to find where and since when.
 
     Parameters
     ----------
@@ -49,6 +55,9 @@ def null_changes(
         Time column of ``current``, to date the start of new nulls.
     segment_columns : list of str, optional
         Columns in which to look for the segment holding the new nulls.
+    profiles : (Profile, Profile), optional
+        Profiles of both windows from :func:`toolkit.profile.profile_pair`; made
+        when not given.
     random_state : int, default=0
         Unused (the check is exact); kept for a uniform signature.
 
@@ -61,23 +70,37 @@ def null_changes(
         empty in the reference).
     """
     common = [c for c in reference.columns if c in current.columns]
+    pair = C.profiles_for(reference, current, profiles, [c for c in common if c != timestamp])
     z = C.bonferroni_z(len(common))
-    order = C.time_order(current, timestamp, name="current")
+    order: Any = False  # the time order, computed once if a spike needs dating
     segs = [c for c in (segment_columns or []) if c in current.columns]
     findings, masks = [], {}
     for col in common:
-        mr, mc = null_mask(reference[col]), null_mask(current[col])
-        k1, n1, k2, n2 = float(mr.sum()), len(mr), float(mc.sum()), len(mc)
+        k1, n1, k2, n2 = _missing_counts(reference, current, pair, col)
         p1, p2 = k1 / n1, k2 / n2
         lo, hi = _interval(k1, n1, k2, n2, z)
         if lo > PRACTICAL_DIFF and p2 > 1.5 * p1:
+            if order is False:
+                order = C.time_order(current, timestamp, name="current")
+            mc = null_mask(current[col])
             where = C.locate(mc, current, [s for s in segs if s != col], order, base=p1,
-                             reference=(mr, reference))
+                             reference=(null_mask(reference[col]), reference))
             findings.append(_spike(col, p1, p2, (lo, hi), where))
             masks[col] = mc
         elif hi < -PRACTICAL_DIFF and p2 < p1 / 1.5:
             findings.append(_drop(col, p1, p2, (lo, hi)))
     return [_with_companions(f, masks) for f in findings]
+
+
+def _missing_counts(reference, current, pair, col) -> tuple[float, float, float, float]:
+    """Missing values and rows in each window: from the profiles, else from the rows."""
+    both = C.profiled(pair, col)
+    if both is None:
+        mr, mc = null_mask(reference[col]), null_mask(current[col])
+        return float(mr.sum()), float(len(mr)), float(mc.sum()), float(len(mc))
+    rp, cp = both
+    return (float(rp.nulls + rp.n_empty), float(rp.count),
+            float(cp.nulls + cp.n_empty), float(cp.count))
 
 
 def _with_companions(f: Finding, masks: dict[str, np.ndarray]) -> Finding:

@@ -12,6 +12,7 @@ later than ``as_of`` (default: now), are impossible values.
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,12 +32,20 @@ PRACTICAL_NEGATIVE = 0.001
 
 
 def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
+                     profiles: tuple[Any, Any] | None = None,
                      random_state: int = 0) -> list[Finding]:
     """Numeric columns with values outside the reference range, or negative when never.
+
+    Everything is read from the window profiles (exact counts on the reference's
+    bin edges, whose outer cells are the out-of-range values), so no row is
+    touched again.
 
     Parameters
     ----------
     reference, current : DataFrame
+    profiles : (Profile, Profile), optional
+        Profiles of both windows from :func:`toolkit.profile.profile_pair`; made
+        when not given.
     random_state : int, default=0
         Unused (the check is exact); kept for a uniform signature.
 
@@ -46,47 +55,55 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
         ``ranges.out_of_range`` and ``ranges.negative_values`` (layer ``data``);
         evidence ``column``, the reference bounds, shares with intervals, examples.
     """
-    from toolkit.checks.categories import is_code
-
-    cols = [c for c in C.numeric_columns(current)
-            if c in reference.columns and C.is_number_column(reference[c])
-            and not is_code(reference[c])  # codes are judged by the categories check
-            and not C.looks_like_identifier(reference[c])]  # ids grow by design
+    common = [c for c in C.numeric_columns(current)
+              if c in reference.columns and C.is_number_column(reference[c])]
+    pair = C.profiles_for(reference, current, profiles, common)
+    cols = []
+    for col in common:
+        both = C.profiled(pair, col)
+        if both is None or both[0].kind != "numeric" or both[1].counts is None:
+            continue
+        rp, _ = both
+        if C.code_like(rp) or C.identifier_like(reference[col], rp):
+            continue  # codes are judged by the categories check, and ids grow by design
+        cols.append((col, *both))
     z = C.bonferroni_z(2 * max(1, len(cols)))
     findings = []
-    for col in cols:
-        ref = reference[col].to_numpy(dtype="float64", na_value=np.nan)
-        cur = current[col].to_numpy(dtype="float64", na_value=np.nan)
-        n_ref = int(np.count_nonzero(~np.isnan(ref)))
-        cur = cur[~np.isnan(cur)] if np.isnan(cur).any() else cur
-        if n_ref < MIN_REFERENCE or not len(cur):
+    for col, rp, cp in cols:
+        n_ref, n = rp.count - rp.nulls, cp.count - cp.nulls  # infinities included
+        if n_ref < MIN_REFERENCE or not n or not rp.n_finite:
             continue
-        lo_ref, hi_ref = float(np.nanmin(ref)), float(np.nanmax(ref))
-        never_negative = lo_ref >= 0
-        neg = cur < 0 if never_negative else np.zeros(len(cur), bool)
-        if neg.any():
-            f = _negative(col, cur, neg, n_ref, z)
+        never_negative = rp.n_negative == 0
+        if never_negative and cp.n_negative:
+            f = _negative(col, cp, n_ref, n, z)
             if f is not None:
                 findings.append(f)
-        elif (ref < 0).sum() < RARE_NEGATIVE * n_ref:  # negatives were rare: did they grow?
-            f = _more_negative(col, float((ref < 0).sum()), n_ref, cur, z)
+        elif rp.n_negative < RARE_NEGATIVE * n_ref:  # negatives were rare: did they grow?
+            f = _more_negative(col, float(rp.n_negative), n_ref, cp, n, z)
             if f is not None:
                 findings.append(f)
-        below, above = (cur < lo_ref) & ~neg, cur > hi_ref
-        f = _out_of_range(col, cur, below, above, (lo_ref, hi_ref), n_ref, z)
+        # The outer cells of the reference's bins hold what falls below its minimum and
+        # above its maximum; an infinity the reference also had is not out of range.
+        below = int(cp.counts[0]) - (cp.n_neginf if rp.n_neginf else 0)
+        if never_negative:
+            below -= cp.n_negative  # reported as negative values
+        above = int(cp.counts[-2]) - (cp.n_posinf if rp.n_posinf else 0)
+        f = _out_of_range(col, cp, max(below, 0), max(above, 0), (rp.min, rp.max), n_ref, n,
+                          z, never_negative)
         if f is not None:
             findings.append(f)
     return findings
 
 
-def _out_of_range(col, cur, below, above, bounds, n_ref, z) -> Finding | None:
-    k, n = float(below.sum() + above.sum()), len(cur)
+def _out_of_range(col, cp, below, above, bounds, n_ref, n, z, never_negative) -> Finding | None:
+    k = float(below + above)
     expected = 2.0 / (n_ref + 1)
     lo, hi = C.wilson_interval(k, n, z=z)
     if lo <= 3 * expected or k / n < 0.001:
         return None
-    out = cur[below | above]
-    extremes = np.unique(np.r_[np.sort(out)[:3], np.sort(out)[-3:]])
+    low_floor = 0.0 if never_negative else -np.inf
+    outside = [v for v in cp.lowest if low_floor <= v < bounds[0]][:3] + [
+        v for v in cp.highest if v > bounds[1]][-3:]
     return Finding(
         check="ranges.out_of_range", layer="data",
         severity="warning" if lo >= WARN_SHARE else "info",
@@ -96,17 +113,24 @@ def _out_of_range(col, cur, below, above, bounds, n_ref, z) -> Finding | None:
         features=(col,),
         evidence={"column": col, "reference_min": bounds[0], "reference_max": bounds[1],
                   "share": round(k / n, 6), "share_interval": [round(lo, 6), round(hi, 6)],
-                  "share_below": round(float(below.mean()), 6),
-                  "share_above": round(float(above.mean()), 6),
+                  "share_below": round(below / n, 6),
+                  "share_above": round(above / n, 6),
                   "expected_share_same_population": round(expected, 8),
-                  "examples": [float(v) for v in extremes]},
+                  "examples": sorted({float(v) for v in outside})},
         next_step=f"Look at the out-of-range {col} values: a new kind of record, an "
         f"upstream error, or a population the model never saw?",
     )
 
 
-def _negative(col, cur, neg, n_ref, z) -> Finding | None:
-    k, n = float(neg.sum()), len(cur)
+def _negative_examples(cp) -> list[float]:
+    values = [float(v) for v in cp.lowest if v < 0]
+    if cp.n_neginf:
+        values.insert(0, float("-inf"))
+    return sorted(set(values))[:5]
+
+
+def _negative(col, cp, n_ref, n, z) -> Finding | None:
+    k = float(cp.n_negative)
     lo, hi = C.wilson_interval(k, n, z=z)
     if lo <= 3.0 / n_ref:
         return None
@@ -119,16 +143,15 @@ def _negative(col, cur, neg, n_ref, z) -> Finding | None:
         features=(col,),
         evidence={"column": col, "rule": f"{col} >= 0", "count": int(k),
                   "share": round(k / n, 6), "share_interval": [round(lo, 6), round(hi, 6)],
-                  "examples": [float(v) for v in np.unique(cur[neg])[:5]],
+                  "examples": _negative_examples(cp),
                   "repair": "treat the negative values as missing"},
         next_step=f"Find which records carry negative {col} (refunds, corrections, sign "
         f"errors) and whether the model should see them.",
     )
 
 
-def _more_negative(col, k_ref, n_ref, cur, z) -> Finding | None:
-    neg = cur < 0
-    k, n = float(neg.sum()), len(cur)
+def _more_negative(col, k_ref, n_ref, cp, n, z) -> Finding | None:
+    k = float(cp.n_negative)
     lo, hi = C.diff_interval(k_ref, n_ref, k, n, z=z)
     p_ref, p = k_ref / n_ref, k / n
     if lo <= PRACTICAL_NEGATIVE or p <= 2 * p_ref:
@@ -143,7 +166,7 @@ def _more_negative(col, k_ref, n_ref, cur, z) -> Finding | None:
         evidence={"column": col, "rule": f"{col} >= 0", "count": int(k),
                   "share": round(p, 6), "reference_share": round(p_ref, 6),
                   "diff_interval": [round(lo, 6), round(hi, 6)],
-                  "examples": [float(v) for v in np.unique(cur[neg])[:5]],
+                  "examples": _negative_examples(cp),
                   "repair": "treat the negative values as missing"},
         next_step=f"Find which records carry negative {col} (refunds, corrections, sign "
         f"errors) and why there are more of them now.",

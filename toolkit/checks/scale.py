@@ -240,12 +240,14 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
     verdict = _verdict(whole)
     if verdict is not None:
         return _finding(col, whole, verdict, since=None, share=1.0, segment=None)
+    if not _tails_moved(ref_logs, np.sort(cur_logs)):
+        # A share of the rows rescaled, from a date on or in a segment, moves the outer
+        # quantiles once it is large enough to be found at all (a 40th of the rows).
+        return None
     if prep.cur_time is not None:
         found = _time_step(ref_logs, cur_vals, col, prep)
         if found is not None:
             return found
-    if not _tails_moved(ref_logs, np.sort(cur_logs)):
-        return None  # a segment of any size rescaled would move the outer quantiles
     ref_vals = _values(reference, col, prep.ref_pos)
     for seg_col, coded in prep.segments.items():
         if seg_col != col:
@@ -312,12 +314,14 @@ def _group_median_logs(values: np.ndarray, codes: np.ndarray, n: int) -> tuple[n
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(np.abs(values))
     ok = np.isfinite(logs) & (codes >= 0)
-    med, size = np.full(n, np.nan), np.zeros(n)
-    for k in range(n):
-        x = logs[ok & (codes == k)]
-        size[k] = len(x)
-        if len(x):
-            med[k] = np.median(x)
+    c = codes[ok]
+    order = np.argsort(c, kind="stable")  # one pass groups the rows; medians per block
+    grouped = logs[ok][order]
+    size = np.bincount(c, minlength=n)[:n].astype(float)
+    ends = np.cumsum(size).astype(np.int64)
+    med = np.full(n, np.nan)
+    for k in np.flatnonzero(size):
+        med[k] = np.median(grouped[ends[k] - int(size[k]) : ends[k]])
     return med, size
 
 

@@ -10,6 +10,8 @@ stayed put (so that a unit change is not taken for it).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -23,8 +25,13 @@ _SAMPLE = 20_000
 
 def stuck_values(reference: pd.DataFrame, current: pd.DataFrame, *,
                  timestamp: str | None = None, segment_columns: list[str] | None = None,
+                 profiles: tuple[Any, Any] | None = None,
                  random_state: int = 0) -> list[Finding]:
     """Columns stuck on one value, or whose variety collapsed, and since when.
+
+    Value shares come from the window profiles when they hold the column's value
+    counts (text, booleans, codes); continuous columns are judged on equal-size
+    samples. Rows are read again only for a value that did become more frequent.
 
     Parameters
     ----------
@@ -33,6 +40,9 @@ def stuck_values(reference: pd.DataFrame, current: pd.DataFrame, *,
         Time column of ``current``, to date when a value got stuck.
     segment_columns : list of str, optional
         Columns in which to look for the segment where the value is stuck.
+    profiles : (Profile, Profile), optional
+        Profiles of both windows from :func:`toolkit.profile.profile_pair`; made
+        when not given.
     random_state : int, default=0
         Seed of the equal-size samples used to count distinct values.
 
@@ -43,39 +53,70 @@ def stuck_values(reference: pd.DataFrame, current: pd.DataFrame, *,
         ``since``, ``segment``, ``share_affected``), ``stuck.distinct_collapse`` and
         ``stuck.spread_collapse``; layer ``data``.
     """
-    order = C.time_order(current, timestamp, name="current")
+    columns = [c for c in reference.columns if c in current.columns and c != timestamp]
+    pair = C.profiles_for(reference, current, profiles, columns)
+    order: Any = False  # the time order, computed once if a value needs dating
     segs = segment_columns or []
     findings = []
-    for col in (c for c in reference.columns if c in current.columns and c != timestamp):
-        r = C.take(reference[col], C.sample_positions(len(reference), _SAMPLE,
-                                                       random_state=random_state)).dropna()
-        c = C.take(current[col], C.sample_positions(len(current), _SAMPLE,
-                                                    random_state=random_state + 1)).dropna()
-        if len(r) < 30 or len(c) < 30 or C.kind(r) != C.kind(c):
+    for col in columns:
+        if C.kind(reference[col]) != C.kind(current[col]):
             continue
-        top_ref = r.value_counts(normalize=True)
+        shares = _profile_shares(pair, col, integer=pd.api.types.is_integer_dtype(
+            reference[col]))
+        r = c = None
+        if shares is None or C.kind(reference[col]) == "number":  # numbers: cheap to sample
+            r = C.take(reference[col], C.sample_positions(
+                len(reference), _SAMPLE, random_state=random_state)).dropna()
+            c = C.take(current[col], C.sample_positions(
+                len(current), _SAMPLE, random_state=random_state + 1)).dropna()
+            if len(r) < 30 or len(c) < 30 or C.kind(r) != C.kind(c):
+                continue
+        if shares is not None:
+            top_ref, top_cur = shares
+        elif r is not None and c is not None:
+            top_ref, top_cur = r.value_counts(normalize=True), c.value_counts(normalize=True)
         if len(top_ref) < 2 or top_ref.iloc[0] >= 0.9:
             continue  # already (nearly) constant in the reference
-        top_cur = c.value_counts(normalize=True)
         if len(top_cur) > 1 and top_cur.iloc[0] < 0.05:
             f = None  # no value is frequent enough to be stuck anywhere that matters
         else:
+            if order is False:
+                order = C.time_order(current, timestamp, name="current")
             f = _repeated(col, top_ref, top_cur, reference, current, order,
-                          [s for s in segs if s != col])
-        if f is None and C.kind(r) == "number":
+                          [s for s in segs if s != col], exact=shares is not None)
+        if f is None and r is not None and C.kind(r) == "number":
             f = _collapse(col, r, c, random_state)
         if f is not None:
             findings.append(f)
     return findings
 
 
+def _profile_shares(pair, col, *, integer: bool) -> tuple[pd.Series, pd.Series] | None:
+    """Exact shares of every value among the non-missing ones, from the profiles, when
+    both hold all the column's values (text, booleans, codes, few distinct values)."""
+    both = C.profiled(pair, col)
+    if both is None:
+        return None
+    out = []
+    for cp in both:
+        n = cp.count - cp.nulls
+        if n < 30 or not cp.top_values or len(cp.top_values) != cp.n_distinct or cp.n_posinf \
+                or cp.n_neginf:
+            return None
+        values = [int(v) for v in cp.top_values] if integer else list(cp.top_values)
+        out.append(pd.Series(cp.top_counts / n, index=pd.Index(values, dtype=object)))
+    return out[0], out[1]
+
+
 def _repeated(col, top_ref: pd.Series, top_cur: pd.Series, reference, current, order,
-              segs) -> Finding | None:
+              segs, *, exact: bool = False) -> Finding | None:
     s = current[col]
     value = top_cur.index[0]
     p_ref = float(top_ref.get(value, 0.0))
-    mask = (s == value).fillna(False).to_numpy(dtype=bool)
     n_cur = max(int(s.notna().sum()), 1)
+    if exact and C.wilson_interval(top_cur.iloc[0] * n_cur, n_cur)[0] <= p_ref + 0.005:
+        return None  # the shares are exact: no need to read the rows to know
+    mask = (s == value).fillna(False).to_numpy(dtype=bool)
     p_cur = float(mask.sum() / n_cur)
     if C.wilson_interval(mask.sum(), n_cur)[0] <= p_ref + 0.005:
         return None  # the value is not more frequent than before anywhere that shows
