@@ -16,6 +16,10 @@ objects (layer ``population``):
 - :func:`domain_classifier`: a classifier separating the windows; AUC with an
   interval, and the columns that drive it.
 
+:func:`check_windows` runs the data checks and all three on one pair of windows, as
+the data-checks template and the benchmark do: one profile pass shared by the checks
+and feature drift, and the domain classifier fitted meanwhile in a second thread.
+
 Numbers are computed from :class:`toolkit.profile.Profile` objects, so a profile
 computed once feeds both the data checks and drift.
 """
@@ -44,15 +48,17 @@ from toolkit._drift_stats import (
     severity_of,
     validate_settings,
 )
-from toolkit._exceptions import InputError
-from toolkit.findings import Finding
-from toolkit.profile import ColumnProfile, Profile, profile_frame
+from toolkit._exceptions import InputError, StewardError
+from toolkit.findings import Finding, rank_findings
+from toolkit.profile import ColumnProfile, Profile, profile_frame, profile_pair
 
 __all__ = [
     "DomainResult",
     "DriftResult",
     "PredictionDrift",
+    "WindowChecks",
     "benjamini_hochberg",
+    "check_windows",
     "domain_classifier",
     "feature_drift",
     "js_divergence",
@@ -416,3 +422,131 @@ def _decide(table: pd.DataFrame, threshold: float, critical: float, alpha: float
     rest = [c for c in table.columns if c not in order]
     table = table[order + rest].sort_values("effect", ascending=False, kind="stable")
     return table.reset_index(drop=True)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WindowChecks:
+    """Everything :func:`check_windows` found on one pair of windows.
+
+    Attributes
+    ----------
+    findings : list of Finding
+        Every finding below, consequences explained away (a unit change is counted
+        once, not again as drift and out-of-range values), ranked.
+    checks : list of Finding
+        The data reliability checks (:func:`toolkit.checks.run_checks`), ranked.
+    features : DriftResult or None
+        Per-column drift; None when no column is shared by both windows.
+    predictions : PredictionDrift or None
+        Drift of the logged scores, when a prediction column is given.
+    domain : DomainResult or None
+        The domain classifier; None when it could not run (see ``notes``).
+    notes : list of str
+        Stages that were skipped, and why.
+    profiles : (Profile, Profile)
+        The window profiles the checks and feature drift shared.
+    """
+
+    findings: list[Finding]
+    checks: list[Finding]
+    features: DriftResult | None
+    predictions: PredictionDrift | None
+    domain: DomainResult | None
+    notes: list[str]
+    profiles: tuple[Profile, Profile]
+
+
+def check_windows(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    timestamp: str | None = None,
+    target: str | None = None,
+    prediction: str | None = None,
+    key: str | list[str] | None = None,
+    segment_columns: list[str] | None = None,
+    domain: bool = True,
+    n_jobs: int = 2,
+    random_state: int = 0,
+) -> WindowChecks:
+    """Data checks, feature drift, prediction drift and the domain classifier at once.
+
+    Both windows are profiled once (:func:`toolkit.profile.profile_pair`); the checks
+    and :func:`feature_drift` read those profiles. The domain classifier, which needs
+    rows, is fitted in a second thread meanwhile (its trees and the profiles' sorts
+    release the GIL), so both cores stay busy.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+        The two windows; not modified.
+    timestamp, target, prediction, key, segment_columns
+        As in :func:`toolkit.checks.run_checks`. The timestamp, target and
+        prediction columns are left out of feature drift and the domain
+        classifier; the prediction column gets :func:`prediction_drift`.
+    domain : bool, default=True
+        Whether to fit the domain classifier.
+    n_jobs : int, default=2
+        Threads for profiling and for the check families.
+    random_state : int, default=0
+        Seed of every sampled step.
+
+    Returns
+    -------
+    WindowChecks
+
+    Raises
+    ------
+    InputError
+        As :func:`toolkit.checks.run_checks` does, for windows that are not tables,
+        are empty or lack a named column. A domain classifier that cannot run
+        (windows too small to cross-validate) is a note, not an error.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from toolkit import checks
+    from toolkit.checks._common import require_frame
+
+    for label, df in (("reference", reference), ("current", current)):
+        require_frame(df, name=label)  # before any thread starts
+    skip = {timestamp, target, prediction}
+    features = [c for c in reference.columns if c in current.columns and c not in skip]
+    everything = [c for c in dict.fromkeys([*reference.columns, *current.columns])
+                  if c != timestamp]
+    notes: list[str] = []
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = (pool.submit(domain_classifier, reference, current, columns=features,
+                               random_state=random_state)
+                   if domain and features else None)
+        pair = profile_pair(reference, current, columns=everything, n_jobs=n_jobs)
+        found = checks.run_checks(
+            reference, current, timestamp=timestamp, target=target, prediction=prediction,
+            key=key, segment_columns=segment_columns, profiles=pair, n_jobs=n_jobs,
+            random_state=random_state,
+        )
+        drifted = (feature_drift(*pair, columns=features, random_state=random_state)
+                   if features else None)
+        scores = None
+        if prediction is not None and prediction in reference.columns \
+                and prediction in current.columns:
+            scores = prediction_drift(reference[prediction], current[prediction],
+                                      name=prediction, random_state=random_state)
+        separated = None
+        if pending is not None:
+            try:
+                separated = pending.result()
+            except StewardError as exc:  # e.g. windows too small to cross-validate
+                notes.append(f"Domain classifier skipped: {exc}")
+    if not features:
+        notes.append("Feature drift skipped: the windows share no column to compare.")
+    every = [*found, *(drifted.findings if drifted else []),
+             *(scores.findings if scores else []), *(separated.findings if separated else [])]
+    return WindowChecks(
+        findings=rank_findings(checks.explain_away(every)),
+        checks=found,
+        features=drifted,
+        predictions=scores,
+        domain=separated,
+        notes=notes,
+        profiles=pair,
+    )

@@ -5,9 +5,11 @@ Nothing here imports scipy or scikit-learn, so ``import toolkit.checks`` stays l
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -304,11 +306,59 @@ def _bern(k: np.ndarray, n: np.ndarray) -> np.ndarray:
     return a + b
 
 
+#: Per-run memo of work several families repeat on the same frames (time orders,
+#: sampled segment columns); set by :func:`run_memo` for one run_checks call only,
+#: when the frames cannot change, and keyed by the frames' identity.
+_MEMO: ContextVar[dict[Any, Any] | None] = ContextVar("steward_checks_memo", default=None)
+
+
+@contextlib.contextmanager
+def run_memo() -> Iterator[dict[Any, Any]]:
+    """Share repeated per-frame work among the families of one run (threads included:
+    pass the returned dict to :func:`use_memo` in each worker)."""
+    memo: dict[Any, Any] = {}
+    token = _MEMO.set(memo)
+    try:
+        yield memo
+    finally:
+        _MEMO.reset(token)
+
+
+def use_memo(memo: dict[Any, Any] | None) -> contextlib.AbstractContextManager[Any]:
+    """Enter ``memo`` in a worker thread (context variables do not cross threads)."""
+    if memo is None:
+        return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def entered() -> Iterator[None]:
+        token = _MEMO.set(memo)
+        try:
+            yield
+        finally:
+            _MEMO.reset(token)
+
+    return entered()
+
+
+def _memoized(frame: pd.DataFrame, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    memo = _MEMO.get()
+    if memo is None:
+        return make()
+    key = (id(frame), *key)
+    if key not in memo:  # two threads may both make it once; the result is the same
+        memo[key] = (frame, make())  # holding the frame keeps its id from being reused
+    return memo[key][1]
+
+
 def time_order(df: pd.DataFrame, timestamp: str | None, *,
                name: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(row order by time with NaT dropped, sorted datetime64 values), or None."""
     if timestamp is None or timestamp not in df.columns:
         return None
+    return _memoized(df, ("time_order", timestamp), lambda: _time_order(df, timestamp, name))
+
+
+def _time_order(df: pd.DataFrame, timestamp: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     t = as_datetime(df[timestamp], name=name, column=timestamp).to_numpy(dtype="datetime64[ns]")
     ok = np.flatnonzero(~np.isnat(t))
     order = ok[np.argsort(t[ok], kind="stable")]
@@ -365,14 +415,17 @@ def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
 def _sampled_segment(mask, current, segs, base, reference) -> dict[str, Any] | None:
     """excess_segment on a seeded sample of at most SEGMENT_SAMPLE rows a side."""
     pos = sample_positions(len(mask), SEGMENT_SAMPLE, random_state=0)
-    frame = current[segs] if pos is None else current[segs].iloc[pos]
+    frame = current[segs] if pos is None else _memoized(
+        current, ("segment_sample", tuple(segs), len(pos)), lambda: current[segs].iloc[pos])
     ref = None
     if reference is not None:
         ref_mask, ref_frame = reference
         ref_segs = [c for c in segs if c in ref_frame.columns]
         rpos = sample_positions(len(ref_mask), SEGMENT_SAMPLE, random_state=1)
         ref = (ref_mask if rpos is None else ref_mask[rpos],
-               ref_frame[ref_segs] if rpos is None else ref_frame[ref_segs].iloc[rpos])
+               ref_frame[ref_segs] if rpos is None else _memoized(
+                   ref_frame, ("segment_sample", tuple(ref_segs), len(rpos)),
+                   lambda: ref_frame[ref_segs].iloc[rpos]))
     seg = excess_segment(mask if pos is None else mask[pos], frame, segs, base_rate=base,
                          reference=ref)
     if seg is not None and pos is not None:  # the share of rows, counted on all rows

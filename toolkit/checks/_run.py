@@ -21,7 +21,8 @@ def _scale(reference, current, **kw: Any) -> list[Finding]:
                if c in reference.columns and C.is_number_column(reference[c])
                and not C.looks_like_identifier(reference[c])]
     return unit_changes(reference, current, columns=columns, timestamp=kw["timestamp"],
-                        segment_columns=kw["segment_columns"], random_state=kw["random_state"])
+                        segment_columns=kw["segment_columns"], profiles=kw["profiles"],
+                        random_state=kw["random_state"])
 
 
 def _schema(reference, current, **kw: Any) -> list[Finding]:
@@ -73,7 +74,7 @@ def _duplicates(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.duplicates import duplicate_rows
 
     return duplicate_rows(reference, current, key=kw["key"], timestamp=kw["timestamp"],
-                          segment_columns=kw["segment_columns"],
+                          segment_columns=kw["segment_columns"], profiles=kw["profiles"],
                           random_state=kw["random_state"])
 
 
@@ -196,14 +197,19 @@ def run_checks(
           "segment_columns": segment_columns, "window": window, "as_of": as_of,
           "profiles": profiles, "random_state": random_state}
     chosen = [f for name, f in FAMILIES.items() if families is None or name in families]
-    if n_jobs > 1 and len(chosen) > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    with C.run_memo() as memo:  # time orders and segment samples, made once for all
+        if n_jobs > 1 and len(chosen) > 1:
+            from concurrent.futures import ThreadPoolExecutor
 
-        # numpy, pandas and pyarrow release the GIL in their loops; order stays fixed.
-        with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-            parts = list(pool.map(lambda family: family(reference, current, **kw), chosen))
-    else:
-        parts = [family(reference, current, **kw) for family in chosen]
+            def run(family: Callable[..., list[Finding]]) -> list[Finding]:
+                with C.use_memo(memo):
+                    return family(reference, current, **kw)
+
+            # numpy, pandas and pyarrow release the GIL in their loops; order stays fixed.
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                parts = list(pool.map(run, chosen))
+        else:
+            parts = [family(reference, current, **kw) for family in chosen]
     findings = [f for part in parts for f in part]
     return rank_findings(explain_away(findings))
 

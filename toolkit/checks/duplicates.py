@@ -9,6 +9,8 @@ the excess and the time from which it starts are then looked for.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -81,6 +83,7 @@ def duplicate_mask(df: pd.DataFrame, columns: list[str] | None = None) -> np.nda
 def duplicate_rows(reference: pd.DataFrame, current: pd.DataFrame, *,
                    key: str | list[str] | None = None, timestamp: str | None = None,
                    segment_columns: list[str] | None = None,
+                   profiles: tuple[Any, Any] | None = None,
                    random_state: int = 0) -> list[Finding]:
     """Exact duplicate rows, and duplicate keys, beyond the reference rate.
 
@@ -94,6 +97,10 @@ def duplicate_rows(reference: pd.DataFrame, current: pd.DataFrame, *,
         Time column of ``current``, to date the start of duplication.
     segment_columns : list of str, optional
         Columns in which to look for the segment holding the duplicates.
+    profiles : (Profile, Profile), optional
+        Profiles of both windows (:func:`toolkit.profile.profile_pair`): a window
+        with a column whose values are all distinct has no duplicate row, so its
+        rows are not hashed.
     random_state : int, default=0
         Unused (the check is exact); kept for a uniform signature.
 
@@ -108,19 +115,31 @@ def duplicate_rows(reference: pd.DataFrame, current: pd.DataFrame, *,
         C.require_column(current, k, name="current", role="key")
         C.require_column(reference, k, name="reference", role="key")
     common = [c for c in current.columns if c in reference.columns]
-    order = C.time_order(current, timestamp, name="current")
     segs = segment_columns or []
-    exact_ref = duplicate_mask(reference, common)
-    exact_cur = duplicate_mask(current, common)
-    out = [_judge(exact_ref, exact_cur, None, current, segs, order, reference)]
+    ref_p, cur_p = profiles if profiles is not None else (None, None)
+    exact_ref = _exact_duplicates(reference, common, ref_p)
+    exact_cur = _exact_duplicates(current, common, cur_p)
+    args = (current, segs, lambda: C.time_order(current, timestamp, name="current"), reference)
+    out = [_judge(exact_ref, exact_cur, None, *args)]
     if keys:
         key_ref = duplicate_mask(reference, keys) & ~exact_ref
         key_cur = duplicate_mask(current, keys) & ~exact_cur
-        out.append(_judge(key_ref, key_cur, keys, current, segs, order, reference))
+        out.append(_judge(key_ref, key_cur, keys, *args))
     return [f for f in out if f is not None]
 
 
-def _judge(m_ref, m_cur, keys, current, segs, order, reference) -> Finding | None:
+def _exact_duplicates(df: pd.DataFrame, columns: list[str], profile: Any) -> np.ndarray:
+    """duplicate_mask, skipped when the profile shows a column with no repeated value."""
+    if profile is not None:
+        for col in columns:
+            cp = profile.columns.get(col)
+            if cp is not None and cp.count == len(df) and cp.nulls == 0 \
+                    and cp.n_posinf == cp.n_neginf == 0 and cp.n_distinct == cp.count:
+                return np.zeros(len(df), dtype=bool)  # every row differs on this column
+    return duplicate_mask(df, columns)
+
+
+def _judge(m_ref, m_cur, keys, current, segs, time_order, reference) -> Finding | None:
     k1, n1, k2, n2 = float(m_ref.sum()), len(m_ref), float(m_cur.sum()), len(m_cur)
     p1, p2 = k1 / n1, k2 / n2
     z = C.bonferroni_z(2)
@@ -130,7 +149,8 @@ def _judge(m_ref, m_cur, keys, current, segs, order, reference) -> Finding | Non
     hi = (p2 - p1) + float(np.hypot(u2 - p2, p1 - l1))
     if lo <= PRACTICAL_SHARE or p2 <= 2 * p1:
         return None
-    where = C.locate(m_cur, current, segs, order, base=p1, reference=(m_ref, reference))
+    where = C.locate(m_cur, current, segs, time_order(), base=p1,
+                     reference=(m_ref, reference))
     what = "exact duplicate rows" if keys is None else f"duplicate keys ({', '.join(keys)})"
     scope = (f" in {where['segment']}" if where["segment"] else "") + (
         f" since {where['since']}" if where["since"] else "")

@@ -16,7 +16,9 @@ values by ``factor`` and measure what is left of the symptom.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,6 +134,30 @@ def _verdict(r: Ratio) -> tuple[float, str, str] | None:
     return None
 
 
+class _Grouping:
+    """Rows of a sample grouped by segment code, once for every column checked."""
+
+    def __init__(self, codes: np.ndarray, n: int) -> None:
+        self.codes = codes
+        self.order = np.argsort(codes, kind="stable")
+        self.order = self.order[codes[self.order] >= 0]  # missing segment values left out
+        self.ends = np.cumsum(np.bincount(codes[self.order], minlength=n)[:n])
+
+    def medians(self, logs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Median and count of the finite ``logs`` of each segment."""
+        grouped = logs[self.order]
+        ok = np.isfinite(grouped)
+        med, size = np.full(len(self.ends), np.nan), np.zeros(len(self.ends))
+        start = 0
+        for k, end in enumerate(self.ends):
+            block = grouped[start:end][ok[start:end]]
+            size[k] = len(block)
+            if len(block):
+                med[k] = np.median(block)
+            start = end
+        return med, size
+
+
 @dataclass
 class _Prepared:
     """Per-frame work shared by every column: samples and time order."""
@@ -141,7 +167,15 @@ class _Prepared:
     cur_time: np.ndarray | None  # datetime64 of the sampled current rows
     cur_order: np.ndarray | None  # their time order, NaT dropped
     cur_time_full: np.ndarray | None
-    segments: dict[str, tuple[np.ndarray, np.ndarray, list]]  # column -> codes, values
+    make_segments: Callable[[], dict[str, tuple[_Grouping, _Grouping, list]]]
+    _segments: dict[str, tuple[_Grouping, _Grouping, list]] | None = None
+
+    @property
+    def segments(self) -> dict[str, tuple[_Grouping, _Grouping, list]]:
+        """Column -> (reference grouping, current grouping, values), made on first use."""
+        if self._segments is None:
+            self._segments = self.make_segments()
+        return self._segments
 
 
 def _prepare(reference, current, *, timestamp, segment_columns, random_state) -> _Prepared:
@@ -154,21 +188,27 @@ def _prepare(reference, current, *, timestamp, segment_columns, random_state) ->
         cur_time = cur_time_full if cur_pos is None else cur_time_full[cur_pos]
     if segment_columns is None:
         segment_columns = C.segment_columns_of(current, exclude=[timestamp])
-    segs = {}
-    for col in segment_columns:
-        if col in reference.columns and col in current.columns:
+    columns = [c for c in segment_columns if c in reference.columns and c in current.columns]
+
+    def segments() -> dict[str, tuple[_Grouping, _Grouping, list]]:
+        segs = {}
+        for col in columns:
             r, c = C.take(reference[col], ref_pos), C.take(current[col], cur_pos)
             codes, uniques = pd.factorize(pd.concat([r, c], ignore_index=True))
-            segs[col] = (codes[: len(r)], codes[len(r):], list(uniques))
+            segs[col] = (_Grouping(codes[: len(r)], len(uniques)),
+                         _Grouping(codes[len(r):], len(uniques)), list(uniques))
+        return segs
+
     order = None
     if cur_time is not None:
         ok = np.flatnonzero(~np.isnat(cur_time))
         order = ok[np.argsort(cur_time[ok], kind="stable")]
-    return _Prepared(ref_pos, cur_pos, cur_time, order, cur_time_full, segs)
+    return _Prepared(ref_pos, cur_pos, cur_time, order, cur_time_full, segments)
 
 
 def _values(df: pd.DataFrame, column: str, pos: np.ndarray | None) -> np.ndarray:
-    return C.take(df[column], pos).to_numpy(dtype="float64", na_value=np.nan)
+    values = df[column].to_numpy(dtype="float64", na_value=np.nan)  # no copy for floats
+    return values if pos is None else values[pos]
 
 
 def unit_changes(
@@ -178,6 +218,7 @@ def unit_changes(
     columns: list[str] | None = None,
     timestamp: str | None = None,
     segment_columns: list[str] | None = None,
+    profiles: tuple[Any, Any] | None = None,
     random_state: int = 0,
 ) -> list[Finding]:
     """Find numeric columns whose values arrive multiplied by a conversion factor.
@@ -193,6 +234,10 @@ def unit_changes(
     segment_columns : list of str, optional
         Low-cardinality columns to look for a change confined to one segment; by
         default the text, boolean and small-integer columns with 2 to 30 values.
+    profiles : (Profile, Profile), optional
+        Profiles of both windows (:func:`toolkit.profile.profile_pair`). A column
+        positive in both whose exact quantiles of ``log x`` all moved by less than
+        the tails threshold cannot show a unit change anywhere, and is not sampled.
     random_state : int, default=0
         Seed of the row samples (at most 50,000 rows a side are used; the evidence
         says how many).
@@ -222,6 +267,8 @@ def unit_changes(
                     segment_columns=segment_columns, random_state=random_state)
     findings = []
     for col in columns:
+        if profiles is not None and _unmoved(profiles, col):
+            continue
         f = _check_column(reference, current, col, prep)
         if f is not None:
             findings.append(f)
@@ -257,9 +304,35 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
     return None
 
 
+#: Largest move of an outer quantile of ``log |x|`` that is not a rescaled share.
+_TAILS = 0.1
+
+#: Percentiles whose log-ratio the profile screen reads: the ratio's and the tails'.
+_SCREENED = np.array([2, 5, 10, 25, 50, 75, 90, 95, 98])
+
+
+def _unmoved(profiles: tuple[Any, Any], col: str) -> bool:
+    """True when the exact quantiles of ``log x`` moved less than the tails threshold.
+
+    Then neither the whole-window ratio (the median of moves of at most 0.1) nor the
+    tails that a dated or segment change would move can show a unit change, so the
+    sampled search is skipped. Only for columns positive in both windows, where the
+    quantiles of ``log |x|`` are the logs of the profile's percentiles.
+    """
+    both = C.profiled(profiles, col)
+    if both is None:
+        return False
+    rp, cp = both
+    if rp.quantiles is None or cp.quantiles is None or rp.kind != "numeric" \
+            or cp.kind != "numeric" or not (rp.min > 0 and cp.min > 0):
+        return False
+    moved = np.abs(np.log(cp.quantiles[_SCREENED]) - np.log(rp.quantiles[_SCREENED]))
+    return bool(np.all(moved <= _TAILS))
+
+
 def _tails_moved(ref_logs: np.ndarray, cur_logs: np.ndarray) -> bool:
     qs = (0.02, 0.05, 0.1, 0.9, 0.95, 0.98)
-    return bool(np.max(np.abs(np.quantile(cur_logs, qs) - np.quantile(ref_logs, qs))) > 0.1)
+    return bool(np.max(np.abs(np.quantile(cur_logs, qs) - np.quantile(ref_logs, qs))) > _TAILS)
 
 
 def _best_split(m: np.ndarray) -> int:
@@ -310,25 +383,17 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
                     extra={"timeline": timeline})
 
 
-def _group_median_logs(values: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, ...]:
+def _group_median_logs(values: np.ndarray, grouping: _Grouping) -> tuple[np.ndarray, ...]:
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(np.abs(values))
-    ok = np.isfinite(logs) & (codes >= 0)
-    c = codes[ok]
-    order = np.argsort(c, kind="stable")  # one pass groups the rows; medians per block
-    grouped = logs[ok][order]
-    size = np.bincount(c, minlength=n)[:n].astype(float)
-    ends = np.cumsum(size).astype(np.int64)
-    med = np.full(n, np.nan)
-    for k in np.flatnonzero(size):
-        med[k] = np.median(grouped[ends[k] - int(size[k]) : ends[k]])
-    return med, size
+    return grouping.medians(logs)
 
 
 def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals) -> Finding | None:
-    ref_codes, cur_codes, uniques = coded
-    rm, rn = _group_median_logs(ref_vals, ref_codes, len(uniques))
-    cm, cn = _group_median_logs(cur_vals, cur_codes, len(uniques))
+    ref_group, cur_group, uniques = coded
+    ref_codes, cur_codes = ref_group.codes, cur_group.codes
+    rm, rn = _group_median_logs(ref_vals, ref_group)
+    cm, cn = _group_median_logs(cur_vals, cur_group)
     usable = (rn >= MIN_VALUES) & (cn >= MIN_VALUES)
     if usable.sum() < 2:
         return None

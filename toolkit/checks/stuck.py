@@ -73,11 +73,15 @@ def stuck_values(reference: pd.DataFrame, current: pd.DataFrame, *,
                 continue
         if shares is not None:
             top_ref, top_cur = shares
+        elif _no_frequent_value(pair, col):
+            top_ref = top_cur = None  # exact: no value holds 5% of either window
         elif r is not None and c is not None:
             top_ref, top_cur = r.value_counts(normalize=True), c.value_counts(normalize=True)
-        if len(top_ref) < 2 or top_ref.iloc[0] >= 0.9:
+        if top_ref is None or top_cur is None:
+            f = None
+        elif len(top_ref) < 2 or top_ref.iloc[0] >= 0.9:
             continue  # already (nearly) constant in the reference
-        if len(top_cur) > 1 and top_cur.iloc[0] < 0.05:
+        elif len(top_cur) > 1 and top_cur.iloc[0] < 0.05:
             f = None  # no value is frequent enough to be stuck anywhere that matters
         else:
             if order is False:
@@ -89,6 +93,25 @@ def stuck_values(reference: pd.DataFrame, current: pd.DataFrame, *,
         if f is not None:
             findings.append(f)
     return findings
+
+
+def _no_frequent_value(pair, col) -> bool:
+    """No value holds 5% of the finite values of either window, read off the profiles.
+
+    A value holding 5% of the rows fills at least five consecutive percentiles of the
+    sorted column, so percentiles without four equal neighbours in a row rule it out.
+    """
+    both = C.profiled(pair, col)
+    if both is None:
+        return False
+    for cp in both:
+        if cp.quantiles is None or cp.n_finite < 100 or cp.n_posinf or cp.n_neginf:
+            return False
+        same = np.r_[0, (cp.quantiles[1:] == cp.quantiles[:-1]).astype(np.int64), 0]
+        edges = np.flatnonzero(np.diff(same))  # starts and ends of runs of equal steps
+        if len(edges) and np.max(edges[1::2] - edges[::2]) >= 3:
+            return False
+    return True
 
 
 def _profile_shares(pair, col, *, integer: bool) -> tuple[pd.Series, pd.Series] | None:
