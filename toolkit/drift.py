@@ -519,13 +519,15 @@ def check_windows(
                                random_state=random_state)
                    if domain and features else None)
         pair = profile_pair(reference, current, columns=everything, n_jobs=n_jobs)
+        # Queued behind the domain classifier, it runs while the checks do.
+        drifting = (pool.submit(feature_drift, *pair, columns=features,
+                                random_state=random_state) if features else None)
         found = checks.run_checks(
             reference, current, timestamp=timestamp, target=target, prediction=prediction,
             key=key, segment_columns=segment_columns, profiles=pair, n_jobs=n_jobs,
             random_state=random_state,
         )
-        drifted = (feature_drift(*pair, columns=features, random_state=random_state)
-                   if features else None)
+        drifted = drifting.result() if drifting is not None else None
         scores = None
         if prediction is not None and prediction in reference.columns \
                 and prediction in current.columns:

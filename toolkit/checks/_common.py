@@ -366,8 +366,15 @@ def _time_order(df: pd.DataFrame, timestamp: str, name: str) -> tuple[np.ndarray
 
 
 def _group_rates(mask: np.ndarray, frame: pd.DataFrame, col: str) -> pd.DataFrame:
-    g = pd.Series(mask, index=frame.index).groupby(frame[col], dropna=True, observed=True)
-    return g.agg(["sum", "size"])
+    """Rows flagged by ``mask`` ("sum") and rows ("size") per value of ``col``, by value."""
+    codes, uniques = _memoized(frame, ("codes", col),
+                               lambda: pd.factorize(frame[col], sort=True, use_na_sentinel=True))
+    ok = codes >= 0
+    size = np.bincount(codes[ok], minlength=len(uniques))
+    flagged = np.bincount(codes[ok], weights=np.asarray(mask)[ok], minlength=len(uniques))
+    out = pd.DataFrame({"sum": flagged.round().astype(np.int64), "size": size},
+                       index=pd.Index(uniques, name=col))
+    return out[out["size"] > 0]
 
 
 def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,

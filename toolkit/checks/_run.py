@@ -102,6 +102,11 @@ FAMILIES: dict[str, Callable[..., list[Finding]]] = {
 }
 
 
+#: Families from the costliest on 1M rows (benchmarks/bench_data_checks.py) down.
+_COST_ORDER = [_scale, _missing, _stuck, _volume, _categories, _duplicates, _types, _ranges,
+               _schema]
+
+
 def _parsed(df: pd.DataFrame, column: str, name: str) -> pd.DataFrame:
     if column not in df.columns or pd.api.types.is_datetime64_any_dtype(df[column]):
         return df
@@ -205,9 +210,14 @@ def run_checks(
                 with C.use_memo(memo):
                     return family(reference, current, **kw)
 
-            # numpy, pandas and pyarrow release the GIL in their loops; order stays fixed.
+            # numpy, pandas and pyarrow release the GIL in their loops. The costliest
+            # families start first so the threads finish together; findings keep the
+            # registry's order.
+            costly = sorted(chosen, key=lambda f: _COST_ORDER.index(f) if f in _COST_ORDER
+                            else len(_COST_ORDER))
             with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-                parts = list(pool.map(run, chosen))
+                done = dict(zip(costly, pool.map(run, costly)))
+            parts = [done[f] for f in chosen]
         else:
             parts = [family(reference, current, **kw) for family in chosen]
     findings = [f for part in parts for f in part]
