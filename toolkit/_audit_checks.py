@@ -176,6 +176,7 @@ class AuditContext:
         self._scores: dict[str, pd.Series] = {}
         self._masks: dict[tuple[str, str], pd.Series] = {}
         self._checks: dict[str, _CheckRun] = {}
+        self._profiles: Any = None
 
     # --- frames and columns ------------------------------------------------------
 
@@ -204,6 +205,16 @@ class AuditContext:
 
             self._model, _ = load_model(self.config.model, name="model")
         return self._model
+
+    def profiles(self) -> Any:
+        """Profiles of both windows, made once for the data and drift checks."""
+        if self._profiles is None:
+            from toolkit.profile import profile_pair
+
+            names = dict.fromkeys([*self.reference.columns, *self.current.columns])
+            self._profiles = profile_pair(self.reference, self.current,
+                                          columns=[c for c in names if c != self.config.timestamp])
+        return self._profiles
 
     def scores(self, side: str) -> pd.Series:
         """Predictions of one side: the logged column, else the model's scores."""
@@ -298,7 +309,8 @@ def _run_data(ctx: AuditContext) -> _CheckRun:
     cfg = ctx.config
     findings = run_checks(ctx.reference, ctx.current, timestamp=cfg.timestamp,
                           target=_present(ctx, cfg.target),
-                          prediction=_present(ctx, cfg.prediction), random_state=cfg.random_state)
+                          prediction=_present(ctx, cfg.prediction), profiles=ctx.profiles(),
+                          random_state=cfg.random_state)
     return _CheckRun(list(findings))
 
 
@@ -314,7 +326,7 @@ def _run_drift(ctx: AuditContext) -> _CheckRun:
     skip = {c for c in (cfg.timestamp, cfg.target, cfg.prediction) if c}
     features = [c for c in ctx.current.columns if c not in skip and c in ctx.reference.columns]
     result: dict[str, Any] = {"features": drift.feature_drift(
-        ctx.reference, ctx.current, columns=features, random_state=cfg.random_state)}
+        *ctx.profiles(), columns=features, random_state=cfg.random_state)}
     findings = list(result["features"].findings)
     try:
         ref_scores, cur_scores = ctx.scores("reference"), ctx.scores("current")

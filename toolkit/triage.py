@@ -245,8 +245,9 @@ def investigate(
     from toolkit.scoring import positive_label
 
     positive = positive_label(ref[target], model) if target and target in ref.columns else None
-    ctx = {"timestamp": timestamp, "target": target, "prediction": prediction,
-           "random_state": random_state, "features": features, "positive": positive}
+    ctx: dict[str, Any] = {"timestamp": timestamp, "target": target, "prediction": prediction,
+           "random_state": random_state, "features": features, "positive": positive,
+           "shared": {}}  # what one stage computes for the next (the window profiles)
     stages: dict[str, Any] = {}
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
@@ -290,15 +291,23 @@ def _stage_module(name: str, needs: str) -> Any:
 
 def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
     checks = _stage_module("checks", "data checks")
+    from toolkit.profile import profile_pair
+
+    # One pass over the rows of each window serves the checks and the drift stage.
+    pair = profile_pair(ref, cur, columns=[c for c in dict.fromkeys([*ref.columns, *cur.columns])
+                                           if c != kw["timestamp"]])
+    kw["shared"]["profiles"] = pair
     found = checks.run_checks(ref, cur, timestamp=kw["timestamp"], target=kw["target"],
-                              prediction=kw["prediction"], random_state=kw["random_state"])
+                              prediction=kw["prediction"], profiles=pair,
+                              random_state=kw["random_state"])
     return found, list(found)
 
 
 def _run_drift(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
     drift = _stage_module("drift", "per-feature drift with intervals")
     cols = [c for c in kw["features"] if c in ref.columns and c in cur.columns]
-    result = drift.feature_drift(ref, cur, columns=cols, random_state=kw["random_state"])
+    ref_in, cur_in = kw["shared"].get("profiles", (ref, cur))
+    result = drift.feature_drift(ref_in, cur_in, columns=cols, random_state=kw["random_state"])
     found = list(result.findings)
     pred = kw["prediction"]
     out: dict[str, Any] = {"features": result}
