@@ -75,12 +75,20 @@ def test_spike_in_one_segment_since_a_date():
     assert lo < hit.mean() < hi
 
 
-def test_columns_missing_together_are_named():
+def test_columns_missing_together_make_one_finding():
     ref, cur = _frame(1), _frame(2)
     rows = cur.index[:2000]
-    cur.loc[rows, ["x", "y"]] = np.nan
-    found = {f.evidence["column"]: f.evidence for f in null_changes(ref, cur)}
-    assert found["y"]["missing_together_with"] == ["x"]
+    cur.loc[rows, ["x", "y"]] = np.nan  # one upstream cause
+    other = cur.index[-1500:]
+    cur.loc[other, "channel"] = None  # another, in other rows
+    spikes = [f for f in null_changes(ref, cur) if f.check == "missing.null_spike"]
+    assert sorted(f.features for f in spikes) == [("channel",), ("x", "y")]
+    both = next(f for f in spikes if len(f.features) == 2)
+    lead, other_col = both.features
+    assert both.evidence["column"] == lead
+    assert both.evidence["missing_together_with"] == [other_col]
+    assert set(both.evidence["rates"]) == {"x", "y"}
+    assert "missing together" in both.summary
 
 
 def test_tiny_change_is_not_a_warning():

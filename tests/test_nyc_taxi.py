@@ -63,13 +63,16 @@ def test_missing_values_grow_in_spring_2020():
     found = _by(_findings("2019-06", "2020-04"), "missing.null_spike")
     cols = {"vendor_id", "passenger_count", "rate_code_id", "store_and_fwd_flag",
             "payment_type"}
-    assert {c for (c,) in found} == cols
-    april = found[("vendor_id",)].evidence
+    (group,) = found  # the five columns empty in the same rows: one finding, one cause
+    assert set(group) == cols
+    april = found[group].evidence
     assert april["reference_rate"] == 0.0
     assert april["diff_interval"][0] > 0.05
-    assert set(april["missing_together_with"]) == cols - {"vendor_id"}
-    may = _by(_findings("2020-04", "2020-05"), "missing.null_spike")[("vendor_id",)]
-    assert may.evidence["current_rate"] > april["current_rate"]  # it keeps growing
+    assert set(april["missing_together_with"]) == cols - {april["column"]}
+    assert "missing together" in found[group].summary
+    may = [f for f in _findings("2020-04", "2020-05")
+           if f.check == "missing.null_spike" and "vendor_id" in f.features]
+    assert may and may[0].evidence["current_rate"] > april["current_rate"]  # it keeps growing
     assert all(f.layer == "data" and f.severity == "warning" for f in found.values())
 
 

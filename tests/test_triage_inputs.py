@@ -54,3 +54,17 @@ def test_timestamps_that_are_not_dates_are_bad_input(case):
     cur = case.current.assign(snapshot_time="soon")
     with pytest.raises(InputError, match="does not parse as dates"):
         run(case, current=cur)
+
+
+def test_symptom_scale_of_regression_scores_centred_near_zero() -> None:
+    from toolkit.triage import Symptom
+
+    # Probabilities: 5% of the mean is the practical threshold, as before.
+    assert Symptom("model", 0.02, 0.0215, noise=1e-5).significant
+    # A regression target centred on zero with a spread of 1: a shift of 0.01 is
+    # beyond the noise of a million rows but not practically a change.
+    tiny = Symptom("model", 0.001, 0.011, noise=1e-4, spread=1.0)
+    assert not tiny.significant
+    assert Symptom("model", 0.001, 0.201, noise=1e-4, spread=1.0).significant
+    # Without the spread the same tiny shift counted as 1000% of the mean.
+    assert Symptom("model", 0.001, 0.011, noise=1e-4).significant

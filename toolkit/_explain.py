@@ -244,7 +244,8 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
     symptom = Symptom(kind, float(np.nanmean(ref_scores)), cur_mean, noise,
                       "log loss" if classification else "mean absolute error",
                       ref_loss, cur_loss if ref_loss is not None else None, loss_noise,
-                      None if mask.all() else f"rows since {frame.since:%Y-%m-%d}, as the complaint says")
+                      None if mask.all() else f"rows since {frame.since:%Y-%m-%d}, as the complaint says",
+                      0.0 if classification else float(np.nanstd(ref_scores)))
     return symptom, (score, ref_scores, mask, y_cur, classification)
 
 

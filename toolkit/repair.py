@@ -124,28 +124,37 @@ def drop_duplicates(finding: Finding, reference: pd.DataFrame, current: pd.DataF
 
 def restore_distribution(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                          ctx: dict[str, Any]) -> pd.DataFrame | None:
-    """Give one feature its reference distribution back, keeping each row's rank.
+    """Give the finding's features their reference distribution back, keeping each row's rank.
 
     Numbers are quantile-mapped (the k-th smallest current value gets the reference
     quantile of the same rank); other values are redrawn from the reference
     frequencies, seeded. Rows affected by a finding's ``since``/``segment`` only.
+    Several features (columns that emptied together) are restored together.
     """
     import numpy as np
-    import pandas as pd
 
-    if len(finding.features) != 1:
-        return None
-    col = finding.features[0]
-    if col not in current.columns or col not in reference.columns:
+    cols = list(finding.features)
+    if not cols or any(c not in current.columns or c not in reference.columns for c in cols):
         return None
     mask = _mask(current, dict(finding.evidence), ctx)
     if mask is None or not mask.any():
         return None
     rng = np.random.default_rng(ctx.get("random_state", 0))
+    out = current.copy()
+    for col in cols:
+        if not _restore_column(out, reference, col, mask, rng):
+            return None
+    return out
+
+
+def _restore_column(out: pd.DataFrame, reference: pd.DataFrame, col: str, mask: Any,
+                    rng: Any) -> bool:
+    import numpy as np
+    import pandas as pd
+
     ref = reference[col].dropna()
     if ref.empty:
-        return None
-    out = current.copy()
+        return False
     target = out.loc[mask, col]
     if pd.api.types.is_numeric_dtype(ref) and not pd.api.types.is_bool_dtype(ref):
         ranks = pd.to_numeric(target, errors="coerce").rank(pct=True, method="average")
@@ -160,7 +169,7 @@ def restore_distribution(finding: Finding, reference: pd.DataFrame, current: pd.
         out[col] = out[col].astype(object)
         out.loc[mask, col] = drawn
         out[col] = out[col].astype(reference[col].dtype)
-    return out
+    return True
 
 
 #: check or family -> repair. Explicit, filled by hand.
@@ -170,6 +179,7 @@ REPAIRS: dict[str, Repair] = {
     "categories.remapped_codes": remap_back,
     "types.numbers_as_text": parse_numbers,
     "duplicates": drop_duplicates,
+    "missing.null_spike": restore_distribution,  # columns that emptied together, together
 }
 
 
@@ -183,11 +193,20 @@ def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
         except Exception:  # a repair is evidence, never a reason to fail the triage
             repaired = None
         if repaired is not None:
+            if fn is restore_distribution:
+                return _restored(finding), repaired
             return (fn.__doc__ or fn.__name__).strip().splitlines()[0], repaired
+    if len(finding.features) != 1:  # the fallback restores one column, never a guess at several
+        return None
     try:
         repaired = restore_distribution(finding, reference, current, ctx)
     except Exception:
         repaired = None
-    if repaired is None:
-        return None
-    return f"Give {finding.features[0]} its reference distribution back.", repaired
+    return None if repaired is None else (_restored(finding), repaired)
+
+
+def _restored(finding: Finding) -> str:
+    names = list(finding.features)
+    if len(names) == 1:
+        return f"Give {names[0]} its reference distribution back."
+    return f"Give {', '.join(names[:-1])} and {names[-1]} their reference distribution back."

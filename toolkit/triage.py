@@ -52,6 +52,7 @@ class Symptom:
     current_quality: float | None = None
     quality_noise: float = 0.0  # standard error of the loss difference
     focus: str | None = None  # which current rows, when not all of them
+    spread: float = 0.0  # standard deviation of reference scores (regression), else 0
 
     @property
     def shift(self) -> float:
@@ -59,8 +60,13 @@ class Symptom:
 
     @property
     def significant(self) -> bool:
-        """A shift beyond three standard errors and 5% of the reference mean."""
-        scale = max(abs(self.reference_mean), 1e-9)
+        """A shift beyond three standard errors and 5% of the scores' scale.
+
+        The scale is the reference mean for probabilities; for regression scores it is
+        the larger of the mean and the standard deviation, so that a target centred
+        near zero does not make every shift look large.
+        """
+        scale = max(abs(self.reference_mean), self.spread, 1e-9)
         return abs(self.shift) > 3 * self.noise and abs(self.shift) / scale > 0.05
 
     @property

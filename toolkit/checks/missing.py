@@ -74,22 +74,26 @@ def null_changes(
     z = C.bonferroni_z(len(common))
     order: Any = False  # the time order, computed once if a spike needs dating
     segs = [c for c in (segment_columns or []) if c in current.columns]
-    findings, masks = [], {}
+    findings: list[Finding] = []
+    spikes: dict[str, tuple[float, float, tuple[float, float], np.ndarray]] = {}
     for col in common:
         k1, n1, k2, n2 = _missing_counts(reference, current, pair, col)
         p1, p2 = k1 / n1, k2 / n2
         lo, hi = _interval(k1, n1, k2, n2, z)
         if lo > PRACTICAL_DIFF and p2 > 1.5 * p1:
-            if order is False:
-                order = C.time_order(current, timestamp, name="current")
-            mc = null_mask(current[col])
-            where = C.locate(mc, current, [s for s in segs if s != col], order, base=p1,
-                             reference=(null_mask(reference[col]), reference))
-            findings.append(_spike(col, p1, p2, (lo, hi), where))
-            masks[col] = mc
+            spikes[col] = (p1, p2, (lo, hi), null_mask(current[col]))
         elif hi < -PRACTICAL_DIFF and p2 < p1 / 1.5:
             findings.append(_drop(col, p1, p2, (lo, hi)))
-    return [_with_companions(f, masks) for f in findings]
+    for group in _together(spikes):
+        lead = group[0]
+        p1, p2, ci, mc = spikes[lead]
+        if order is False:
+            order = C.time_order(current, timestamp, name="current")
+        where = C.locate(mc, current, [s for s in segs if s not in group], order, base=p1,
+                         reference=(null_mask(reference[lead]), reference))
+        findings.append(_spike(group, p1, p2, ci, where,
+                               {c: (spikes[c][0], spikes[c][1]) for c in group}))
+    return findings
 
 
 def _missing_counts(reference, current, pair, col) -> tuple[float, float, float, float]:
@@ -103,17 +107,23 @@ def _missing_counts(reference, current, pair, col) -> tuple[float, float, float,
             float(cp.nulls + cp.n_empty), float(cp.count))
 
 
-def _with_companions(f: Finding, masks: dict[str, np.ndarray]) -> Finding:
-    """Add the other spiking columns missing in nearly the same rows (Jaccard >= 0.9)."""
-    col = f.evidence["column"]
-    if col not in masks:
-        return f
-    mine = masks[col]
-    together = [c for c, m in masks.items() if c != col
-                and (mine & m).sum() >= 0.9 * max((mine | m).sum(), 1)]
-    if not together:
-        return f
-    return f.replace(evidence={**f.evidence, "missing_together_with": together})
+def _together(spikes: dict[str, tuple[Any, ...]]) -> list[list[str]]:
+    """Spiking columns grouped when missing in nearly the same rows (Jaccard >= 0.9).
+
+    Columns that empty together point to one upstream cause (a join, a source, a
+    form section), so they make one finding. Each group leads with its column with
+    the most new nulls; groups come in the columns' order.
+    """
+    left = list(spikes)
+    groups = []
+    while left:
+        first = left.pop(0)
+        mine = spikes[first][3]
+        group = [first] + [c for c in left if (mine & spikes[c][3]).sum()
+                           >= 0.9 * max((mine | spikes[c][3]).sum(), 1)]
+        left = [c for c in left if c not in group]
+        groups.append(sorted(group, key=lambda c: -int(spikes[c][3].sum())))
+    return groups
 
 
 def _interval(k1, n1, k2, n2, z) -> tuple[float, float]:
@@ -125,7 +135,8 @@ def _interval(k1, n1, k2, n2, z) -> tuple[float, float]:
     return (d - np.hypot(p2 - l2, u1 - p1), d + np.hypot(u2 - p2, p1 - l1))
 
 
-def _spike(col, p1, p2, ci, where) -> Finding:
+def _spike(group, p1, p2, ci, where, rates) -> Finding:
+    col, others = group[0], list(group[1:])
     lo = ci[0]
     severity = "critical" if lo >= 0.2 or (p2 >= 0.95 and p1 < 0.5) else (
         "warning" if lo >= 0.02 else "info")
@@ -135,14 +146,26 @@ def _spike(col, p1, p2, ci, where) -> Finding:
                 "diff_interval": [round(ci[0], 6), round(ci[1], 6)], **where,
                 "repair": "the nulls in scope are new: impute them from the reference "
                           "distribution, or drop those rows, and re-score"}
+    if others:
+        evidence["columns"] = list(group)
+        evidence["missing_together_with"] = others
+        evidence["rates"] = {c: {"reference_rate": round(a, 6), "current_rate": round(b, 6)}
+                             for c, (a, b) in rates.items()}
+        shown = ", ".join(others[:4]) + (f" and {len(others) - 4} more" if len(others) > 4 else "")
+        plural = "s" if len(others) > 1 else ""
+        what = f"{col} and {len(others)} other column{plural} ({shown}) are missing together"
+        step = (f"Columns that empty together come from one place: trace the upstream join or "
+                f"source that provides {col} and {shown}{scope}.")
+    else:
+        what = f"{col} is missing"
+        step = (f"Trace where {col} stopped being filled{scope}; check the upstream join or "
+                f"source that provides it.")
     return Finding(
         check="missing.null_spike", layer="data", severity=severity,
         score=C.clip01(0.3 + 0.7 * min(1.0, p2 - p1)),
-        summary=f"{col} is missing in {p2:.1%} of current rows against {p1:.1%} in the "
-        f"reference{scope}.",
-        features=(col,), segment=where["segment"], evidence=evidence,
-        next_step=f"Trace where {col} stopped being filled{scope}; check the upstream "
-        f"join or source that provides it.",
+        summary=f"{what} in {p2:.1%} of current rows against {p1:.1%} in the reference{scope}.",
+        features=tuple(group), segment=where["segment"], evidence=evidence,
+        next_step=step,
     )
 
 
