@@ -120,3 +120,24 @@ def test_fourteen_nights_with_a_breach_on_night_ten(tmp_path: Path, capsys) -> N
     assert "already audited" in out
     assert str(folders[9]) in out
     assert len(list((reports / "audit").glob("2*"))) == 14
+
+
+def test_two_audits_of_one_night_started_together_run_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    write_days(tmp_path)
+    config = tmp_path / "audit.yaml"
+    config.write_text(CONFIG)
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "toolkit", "audit", str(config), "--reports-dir", str(reports),
+           "--now", night(3)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e for _, e in outs]
+    assert sum("already audited" in out for out, _ in outs) == 1  # the second waited, then skipped
+    assert len(list((reports / "audit").glob("2*"))) == 1
+    from toolkit._audit_history import History, history_path
+
+    assert len(History(history_path(reports)).runs()) == 1

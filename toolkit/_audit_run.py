@@ -5,13 +5,19 @@ starts. Then ``templates/audit.ipynb`` runs through :func:`toolkit.runner.run_te
 into a new run folder; the objective results it emits are written to
 ``objectives.json`` beside the report and appended to the history. A second run of the
 same config and window is skipped (the earlier run folder is returned) unless forced.
+Two runs of one config and window started together (a cron retry, two schedulers)
+take turns on a lock file beside the history: the second waits, then finds the
+first's record and is skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
+import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,16 +105,41 @@ def run_audit(config: str | Path | AuditConfig, *, reports_dir: str | Path = "re
     at = parse_now(now)
     window = cfg.window_at(at)
     history = History(history_path(reports_dir))
-    if not force:
-        done = history.find_run(config=cfg.name, config_sha256=cfg.sha256,
-                                window_start=window.start.isoformat(),
-                                window_end=window.end.isoformat())
-        if done is not None:
-            return _skipped(cfg, window, done)
-    started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    run = _execute(cfg, window, at, history, reports_dir=reports_dir)
-    history.record(_history_row(cfg, window, run, started=started, forced=force))
+    with _window_lock(history.path, cfg, window):
+        if not force:
+            done = history.find_run(config=cfg.name, config_sha256=cfg.sha256,
+                                    window_start=window.start.isoformat(),
+                                    window_end=window.end.isoformat())
+            if done is not None:
+                return _skipped(cfg, window, done)
+        started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        run = _execute(cfg, window, at, history, reports_dir=reports_dir)
+        history.record(_history_row(cfg, window, run, started=started, forced=force))
     return run
+
+
+@contextlib.contextmanager
+def _window_lock(history: Path, cfg: AuditConfig, window: Window) -> Iterator[None]:
+    """Hold an exclusive lock for this config and window while it is checked and run.
+
+    An advisory ``flock`` on a file beside the history; where there is none (not
+    POSIX), runs are not serialised and the history's own locking still keeps it whole.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    key = hashlib.sha256(f"{cfg.name}|{cfg.sha256}|{window.start.isoformat()}|"
+                         f"{window.end.isoformat()}".encode()).hexdigest()[:16]
+    folder = history.parent / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{key}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # waits for a run of the same window to finish
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _execute(cfg: AuditConfig, window: Window, at: _dt.datetime, history: History, *,
