@@ -79,3 +79,19 @@ def test_bad_windows_are_refused_before_any_thread_starts() -> None:
         drift.check_windows(_window(1).iloc[:0], _window(2))
     with pytest.raises(InputError, match="must be a pandas DataFrame"):
         drift.check_windows(_window(1), [1, 2, 3])
+
+
+def test_columns_of_lists_and_dicts_are_compared_as_text() -> None:
+    ref, cur = _window(1, n=600), _window(2, n=600)
+    ref["tags"] = [["a", "b"]] * 600
+    cur["tags"] = [["a", "b"]] * 300 + [["c"]] * 300  # half the rows changed tags
+    ref["meta"] = [{"v": 1, "k": "x"}] * 600
+    cur["meta"] = [{"k": "x", "v": 1}] * 600  # same dicts, keys in another order
+    before = cur.copy()
+    result = drift.check_windows(ref, cur, timestamp="ts")
+    pd.testing.assert_frame_equal(cur, before)
+    notes = {f.features[0] for f in result.checks if f.check == "types.nested_values"}
+    assert notes == {"tags", "meta"}
+    flagged = {f.features for f in result.findings if f.severity != "info"}
+    assert ("tags",) in flagged or any("tags" in fs for fs in flagged)
+    assert not any("meta" in fs for fs in flagged)  # equal dicts compare equal

@@ -68,3 +68,23 @@ def test_symptom_scale_of_regression_scores_centred_near_zero() -> None:
     assert Symptom("model", 0.001, 0.201, noise=1e-4, spread=1.0).significant
     # Without the spread the same tiny shift counted as 1000% of the mean.
     assert Symptom("model", 0.001, 0.011, noise=1e-4).significant
+
+
+def test_columns_of_lists_neither_break_the_checks_nor_the_surrogate() -> None:
+    import numpy as np
+    import pandas as pd
+
+    def window(seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=800)
+        return pd.DataFrame({"x": x, "tags": [["a", "b"]] * 800,
+                             "score": 1 / (1 + np.exp(-x))})
+
+    ref, cur = window(1), window(2)
+    cur["x"] = cur["x"] * 100  # the logged scores were computed before the unit change
+    inv = triage.investigate(ref, cur, prediction="score")
+    assert "checks" not in inv.notes and "drift" not in inv.notes
+    assert "unhashable" not in " ".join(inv.notes.values())
+    assert inv.symptom is not None and inv.symptom.scorer == "surrogate"
+    assert (inv.findings[0].check, inv.findings[0].features) == ("scale.unit_change", ("x",))
+    assert any(f.check == "types.nested_values" for f in inv.findings)

@@ -194,12 +194,16 @@ def _focus(frame_: Frame, reference: pd.DataFrame, current: pd.DataFrame,
 
 def _features(reference: pd.DataFrame, current: pd.DataFrame, model: Any,
               exclude: set[str | None]) -> list[str]:
+    from toolkit.checks._common import nested_columns
     from toolkit.scoring import model_features
 
     named = model_features(model) if model is not None else None
     if named:
         return named
-    return [c for c in dict.fromkeys([*reference.columns, *current.columns]) if c not in exclude]
+    # Columns of lists or dicts feed no model as they are (the checks compare them as text).
+    nested = set(nested_columns(reference)) | set(nested_columns(current))
+    return [c for c in dict.fromkeys([*reference.columns, *current.columns])
+            if c not in exclude and c not in nested]
 
 
 def investigate(
@@ -297,8 +301,12 @@ def _stage_module(name: str, needs: str) -> Any:
 
 def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
     checks = _stage_module("checks", "data checks")
+    from toolkit.checks._common import nested_as_text, nested_columns
     from toolkit.profile import profile_pair
 
+    nested = sorted(set(nested_columns(ref)) | set(nested_columns(cur)))
+    if nested:  # lists and dicts are counted as text (run_checks says so in a finding)
+        ref, cur = (nested_as_text(df, [c for c in nested if c in df.columns]) for df in (ref, cur))
     # One pass over the rows of each window serves the checks and the drift stage.
     pair = profile_pair(ref, cur, columns=[c for c in dict.fromkeys([*ref.columns, *cur.columns])
                                            if c != kw["timestamp"]])
@@ -306,6 +314,7 @@ def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, l
     found = checks.run_checks(ref, cur, timestamp=kw["timestamp"], target=kw["target"],
                               prediction=kw["prediction"], profiles=pair,
                               random_state=kw["random_state"])
+    found = [*found, *(checks.nested_note(c) for c in nested)]
     return found, list(found)
 
 

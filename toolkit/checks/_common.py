@@ -54,6 +54,48 @@ def require_column(df: pd.DataFrame, column: str | None, *, name: str, role: str
         )
 
 
+_NESTED = (list, dict, tuple, set, frozenset, np.ndarray)
+
+
+def nested_columns(df: pd.DataFrame) -> list[str]:
+    """Object columns holding lists, dicts, tuples, sets or arrays (unhashable values).
+
+    The first 1,000 non-null values of each object column are looked at.
+    """
+    out = []
+    for col in df.columns:
+        s = df[col]
+        if s.dtype != object:
+            continue
+        head = s.iloc[:5000].dropna().iloc[:1000]
+        if any(isinstance(v, _NESTED) for v in head):
+            out.append(col)
+    return out
+
+
+def as_text(value: Any) -> Any:
+    """A nested value as stable text (sorted keys), so it can be counted and compared."""
+    import json
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, set | frozenset):
+        value = sorted(map(str, value))
+    try:
+        return json.dumps(value, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def nested_as_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``df`` with ``columns`` (see :func:`nested_columns`) turned into text; not in place."""
+    if not columns:
+        return df
+    return df.assign(**{c: df[c].map(as_text).astype("str") for c in columns})
+
+
 def is_number_column(series: pd.Series) -> bool:
     """Numeric and not boolean."""
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)

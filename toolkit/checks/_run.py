@@ -187,6 +187,11 @@ def run_checks(
         raise InputError(
             f"Unknown check families {sorted(unknown)}; expected a subset of {list(FAMILIES)}."
         )
+    nested = sorted(set(C.nested_columns(reference)) | set(C.nested_columns(current)))
+    if nested:  # lists and dicts cannot be counted: compare them as text, and say so
+        reference, current = (C.nested_as_text(df, [c for c in nested if c in df.columns])
+                              for df in (reference, current))
+        profiles = None  # profiles of the raw nested values cannot exist
     if timestamp is not None:  # parse once for every family; the inputs stay untouched
         reference, current = (_parsed(df, timestamp, name) for df, name in
                               ((reference, "reference"), (current, "current")))
@@ -220,8 +225,19 @@ def run_checks(
             parts = [done[f] for f in chosen]
         else:
             parts = [family(reference, current, **kw) for family in chosen]
-    findings = [f for part in parts for f in part]
+    findings = [f for part in parts for f in part] + [nested_note(c) for c in nested]
     return rank_findings(explain_away(findings))
+
+
+def nested_note(column: str) -> Finding:
+    """The info finding that says a column of lists or dicts was compared as text."""
+    return Finding(
+        check="types.nested_values", layer="data", severity="info", score=0.1,
+        summary=f"{column} holds lists or dicts; the checks compared its values as JSON text.",
+        features=(column,), evidence={"column": column, "compared_as": "JSON text"},
+        next_step=f"If parts of {column} feed the model, flatten them into columns of their own "
+        f"to check each one.",
+    )
 
 
 #: Checks whose finding on a column is a mere consequence of a unit change on it.
