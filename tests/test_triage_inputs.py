@@ -88,3 +88,33 @@ def test_columns_of_lists_neither_break_the_checks_nor_the_surrogate() -> None:
     assert inv.symptom is not None and inv.symptom.scorer == "surrogate"
     assert (inv.findings[0].check, inv.findings[0].features) == ("scale.unit_change", ("x",))
     assert any(f.check == "types.nested_values" for f in inv.findings)
+
+
+def test_concept_drift_of_a_regression_model_in_one_segment() -> None:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LinearRegression
+
+    def window(seed: int, n: int = 6000) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        df = pd.DataFrame({"temp": rng.normal(15, 8, n), "promo": rng.integers(0, 2, n),
+                           "region": pd.Series(rng.choice(["north", "south", "east", "west"], n),
+                                               dtype="str")})
+        df["demand"] = 40 + 2.5 * df["temp"] + 12 * df["promo"] + rng.normal(0, 6, n)
+        return df
+
+    ref, cur = window(1), window(2)
+    model = LinearRegression().fit(ref[["temp", "promo"]], ref["demand"])
+    calm = triage.investigate(ref, cur, model=model, target="demand")  # the control
+    assert "quality" not in calm.notes
+    assert not [f for f in calm.findings if f.check == "quality.segment_residual"]
+    north = cur["region"] == "north"
+    cur.loc[north, "demand"] += 25  # same inputs, other outcomes: a competitor closed
+    inv = triage.investigate(ref, cur, model=model, target="demand")
+    assert "quality" not in inv.notes, inv.notes
+    top = inv.findings[0]
+    assert (top.check, top.segment) == ("quality.segment_residual", "region == 'north'")
+    assert top.layer == "concept"
+    assert top.evidence["change"] == pytest.approx(25, abs=2)
+    assert "mae_reference" in top.evidence
+    assert top.explained is not None and top.explained > 0.5

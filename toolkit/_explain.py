@@ -276,14 +276,17 @@ def _served_scorer(model: Any, reference: pd.DataFrame,
 
 
 def _recalibrated(score: Callable[[pd.DataFrame], np.ndarray], segment: str,
-                  change: float) -> Callable[[pd.DataFrame], np.ndarray]:
-    """A scorer whose scores inside ``segment`` move by ``change`` (clipped to [0, 1])."""
+                  change: float, *, probabilities: bool = True) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A scorer whose scores inside ``segment`` move by ``change`` (probabilities are
+    kept inside (0, 1))."""
     import numpy as np
 
     def scorer(df: pd.DataFrame) -> np.ndarray:
         s = np.asarray(score(df), dtype=float).copy()
         inside = df.eval(segment).to_numpy(dtype=bool)
-        s[inside] = np.clip(s[inside] + change, 1e-6, 1 - 1e-6)
+        s[inside] = s[inside] + change
+        if probabilities:
+            s[inside] = np.clip(s[inside], 1e-6, 1 - 1e-6)
         return s
 
     return scorer
@@ -311,7 +314,8 @@ def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: 
                       current)
         elif i in tested and f.check == "quality.segment_residual" and f.segment:
             result = ("Recalibrate the segment's scores to its current outcome rate.",
-                      _recalibrated(score, f.segment, float(f.evidence["change"])), current)
+                      _recalibrated(score, f.segment, float(f.evidence["change"]),
+                                    probabilities=classification), current)
         elif i in tested:
             fixed = repair(f, reference, current, ctx)
             result = None if fixed is None else (fixed[0], score, fixed[1])

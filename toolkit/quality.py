@@ -51,13 +51,16 @@ def segment_columns(df: pd.DataFrame, *, exclude: set[str | None] = frozenset(),
     return out
 
 
-def _stats(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
-    """Mean residual, its standard error, and the mean log loss."""
+def _stats(y: np.ndarray, p: np.ndarray, regression: bool = False) -> tuple[float, float, float]:
+    """Mean residual, its standard error, and the mean loss (log loss, or absolute error)."""
     import numpy as np
 
     r = y - p
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
+    if regression:
+        loss = np.abs(r)
+    else:
+        q = np.clip(p, 1e-6, 1 - 1e-6)
+        loss = -(y * np.log(q) + (1 - y) * np.log(1 - q))
     se = float(np.std(r, ddof=1) / math.sqrt(len(r))) if len(r) > 1 else math.inf
     return float(np.mean(r)), se, float(np.mean(loss))
 
@@ -71,27 +74,39 @@ def quality_drift(
     target: str,
     columns: list[str] | None = None,
     min_rows: int = 100,
-    threshold: float = 0.05,
+    threshold: float | None = None,
     alpha: float = 0.05,
+    task: str = "classification",
 ) -> QualityResult:
     """Compare the fit of the scores to the labels between windows, per segment.
 
     Parameters
     ----------
     reference, current : DataFrame
-        The windows, with the label column ``target`` (0/1).
+        The windows, with the label column ``target`` (0/1, or numbers for
+        regression).
     reference_scores, current_scores : ndarray
-        The model's probability of the positive class for each row.
+        The model's probability of the positive class for each row, or its
+        prediction for regression.
     target : str
     columns : list of str, optional
         Segment columns; by default every low-cardinality text column.
     min_rows : int, default=100
         Segments with fewer rows in either window are not judged.
-    threshold : float, default=0.05
-        Practical threshold on the change of the mean residual (label minus score).
+    threshold : float, optional
+        Practical threshold on the change of the mean residual (label minus score):
+        by default 0.05 on the probability scale, and for regression a tenth of the
+        reference labels' standard deviation (given, it is on the labels' scale).
     alpha : float, default=0.05
         Family-wise error rate across the segments tried (Bonferroni).
+    task : {"classification", "regression"}, default="classification"
+        Regression reports mean absolute error where classification reports log loss.
     """
+    if task not in ("classification", "regression"):
+        from toolkit._exceptions import InputError
+
+        raise InputError(f"task must be 'classification' or 'regression'; got {task!r}.")
+    regression = task == "regression"
     import numpy as np
     import pandas as pd
     from scipy.stats import norm
@@ -100,10 +115,14 @@ def quality_drift(
     y_cur = pd.to_numeric(current[target], errors="coerce").to_numpy(dtype=float)
     p_ref, p_cur = np.asarray(reference_scores, float), np.asarray(current_scores, float)
     ok_ref, ok_cur = np.isfinite(y_ref) & np.isfinite(p_ref), np.isfinite(y_cur) & np.isfinite(p_cur)
-    r0, _, l0 = _stats(y_ref[ok_ref], p_ref[ok_ref])
-    r1, _, l1 = _stats(y_cur[ok_cur], p_cur[ok_cur])
-    overall = {"residual_reference": r0, "residual_current": r1, "log_loss_reference": l0,
-               "log_loss_current": l1}
+    r0, _, l0 = _stats(y_ref[ok_ref], p_ref[ok_ref], regression)
+    r1, _, l1 = _stats(y_cur[ok_cur], p_cur[ok_cur], regression)
+    loss = "mae" if regression else "log_loss"
+    overall = {"residual_reference": r0, "residual_current": r1, f"{loss}_reference": l0,
+               f"{loss}_current": l1}
+    if threshold is None:
+        spread = float(np.std(y_ref[ok_ref], ddof=1)) if ok_ref.sum() > 1 else 0.0
+        threshold = 0.1 * spread if regression else 0.05
     cols = columns if columns is not None else segment_columns(reference, exclude={target})
     rows = []
     for col in cols:
@@ -114,13 +133,13 @@ def quality_drift(
             b = ok_cur & (current[col] == value).to_numpy(dtype=bool)
             if a.sum() < min_rows or b.sum() < min_rows:
                 continue
-            ra, sa, la = _stats(y_ref[a], p_ref[a])
-            rb, sb, lb = _stats(y_cur[b], p_cur[b])
+            ra, sa, la = _stats(y_ref[a], p_ref[a], regression)
+            rb, sb, lb = _stats(y_cur[b], p_cur[b], regression)
             rows.append({"column": col, "value": value, "n_reference": int(a.sum()),
                          "n_current": int(b.sum()), "residual_reference": ra, "residual_current": rb,
                          "change": rb - ra, "se": math.hypot(sa, sb),
                          "score_change": float(p_cur[b].mean() - p_ref[a].mean()),
-                         "log_loss_reference": la, "log_loss_current": lb})
+                         f"{loss}_reference": la, f"{loss}_current": lb})
     table = pd.DataFrame(rows)
     findings: list[Finding] = []
     if len(table):
@@ -133,15 +152,17 @@ def quality_drift(
         # which the data checks and drift own; only a fit that broke under steady scores
         # is concept drift.
         table["concept"] = table["flagged"] & (table["score_change"].abs() <= 0.5 * table["change"].abs())
-        findings = [_finding(row, threshold) for _, row in table[table["concept"]].iterrows()]
+        findings = [_finding(row, threshold, regression)
+                    for _, row in table[table["concept"]].iterrows()]
     return QualityResult(overall, table, findings)
 
 
-def _finding(row: pd.Series, threshold: float) -> Finding:
+def _finding(row: pd.Series, threshold: float, regression: bool = False) -> Finding:
     from toolkit.findings import jsonable
 
     expr = f"{row['column']} == {row['value']!r}"
     severity = "critical" if min(abs(row["low"]), abs(row["high"])) > 2 * threshold else "warning"
+    size = min(1.0, abs(row["change"]) / (4 * threshold)) if regression else abs(row["change"])
     return Finding(
         check="quality.segment_residual",
         layer="concept",
@@ -149,7 +170,7 @@ def _finding(row: pd.Series, threshold: float) -> Finding:
         f"{row['residual_current']:+.3f} while the scores stayed: the same inputs now lead "
         f"to other outcomes.",
         severity=severity,
-        score=float(min(1.0, 0.4 + abs(row["change"]))),
+        score=float(min(1.0, 0.4 + size)),
         features=(str(row["column"]),),
         segment=expr,
         evidence=jsonable({k: row[k] for k in row.index if k not in ("flagged", "concept")}),

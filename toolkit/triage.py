@@ -394,16 +394,28 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
     from toolkit import quality
     from toolkit.scoring import label_values, model_task
 
-    if model is not None and model_task(model) == "regression":
-        raise _Missing("Quality per segment covers binary classifiers for now (labels 0/1).")
+    regression = (model_task(model) == "regression" if model is not None
+                  else _looks_like_regression(ref[pred]))
     exclude = {target, pred, kw["timestamp"]}
-    ref = ref.assign(**{target: label_values(ref[target], kw["positive"])})
-    cur = cur.assign(**{target: label_values(cur[target], kw["positive"])})
+    if not regression:
+        ref = ref.assign(**{target: label_values(ref[target], kw["positive"])})
+        cur = cur.assign(**{target: label_values(cur[target], kw["positive"])})
     result = quality.quality_drift(
         ref, cur, reference_scores=_scores(ref, model, pred, ref),
         current_scores=_scores(cur, model, pred, ref), target=target,
-        columns=quality.segment_columns(ref, exclude=exclude))
+        columns=quality.segment_columns(ref, exclude=exclude),
+        task="regression" if regression else "classification")
     return result, list(result.findings)
+
+
+def _looks_like_regression(scores: pd.Series) -> bool:
+    """Logged scores outside [0, 1] are predictions of a quantity, not probabilities."""
+    import numpy as np
+    import pandas as pd
+
+    values = pd.to_numeric(scores, errors="coerce").to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    return bool(values.size) and bool((values.min() < 0) or (values.max() > 1))
 
 
 _STAGES = [("checks", _run_checks), ("drift", _run_drift), ("attribution", _run_attribution),
