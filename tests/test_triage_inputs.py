@@ -118,3 +118,23 @@ def test_concept_drift_of_a_regression_model_in_one_segment() -> None:
     assert top.evidence["change"] == pytest.approx(25, abs=2)
     assert "mae_reference" in top.evidence
     assert top.explained is not None and top.explained > 0.5
+
+
+def test_labels_that_have_not_arrived_are_no_root_cause() -> None:
+    import numpy as np
+    import pandas as pd
+
+    def window(seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=1500)
+        return pd.DataFrame({"x": x, "score": 1 / (1 + np.exp(-x)),
+                             "label": (rng.random(1500) < 1 / (1 + np.exp(-x))).astype(float)})
+
+    ref, cur = window(1), window(2)
+    cur["label"] = np.nan  # the labels of the last days are not joined yet
+    inv = triage.investigate(ref, cur, prediction="score", target="label")
+    gap = [f for f in inv.findings if f.check == "missing.null_spike"]
+    assert [f.features for f in gap] == [("label",)]
+    assert gap[0].severity == "info" and "not arrived yet" in gap[0].summary
+    assert inv.verdict.ok  # nothing else changed: no fault
+    assert "0 labelled rows" in inv.notes["quality"]

@@ -80,8 +80,8 @@ def read_table(path: str | os.PathLike[str], *, name: str = "table") -> pd.DataF
         if kind == "parquet":
             df = pd.read_parquet(p)
         else:
-            sep = "\t" if p.name.lower().endswith(".tsv") else ","
-            df = pd.read_csv(p, sep=sep, low_memory=False)
+            sep, decimal = _csv_dialect(p)
+            df = pd.read_csv(p, sep=sep, decimal=decimal, low_memory=False)
     except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise InputError(
             f"Cannot read the {name} file {str(p)!r} as {kind.upper()}: {exc}. Check that "
@@ -93,6 +93,32 @@ def read_table(path: str | os.PathLike[str], *, name: str = "table") -> pd.DataF
             f"and that it has a header row."
         )
     return df
+
+
+def _csv_dialect(path: Path) -> tuple[str, str]:
+    """Separator and decimal mark of a text table, from its first lines.
+
+    Commas (tabs for ``.tsv``) unless the header splits into more columns on ``;``,
+    a tab or ``|``; a ``;`` file whose numbers use decimal commas (``3,5``, never
+    ``3.5``) is read with ``decimal=","``, as spreadsheets in much of Europe write it.
+    """
+    import re
+
+    default = "\t" if path.name.lower().endswith(".tsv") else ","
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = [handle.readline() for _ in range(50)]
+    except OSError:
+        return default, "."
+    header = lines[0]
+    counts = {c: header.count(c) for c in (default, ";", "\t", "|")}
+    sep = max(counts, key=lambda c: (counts[c], c == default))
+    if counts[sep] == 0:
+        sep = default
+    body = "".join(lines[1:])
+    decimal = "," if sep == ";" and re.search(r"\d,\d", body) and not re.search(
+        r"(?<![\d.])\d+\.\d+(?![\d.])", body) else "."
+    return sep, decimal
 
 
 def row_count(path: str | os.PathLike[str]) -> int | None:

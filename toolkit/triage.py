@@ -302,6 +302,7 @@ def _stage_module(name: str, needs: str) -> Any:
 def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
     checks = _stage_module("checks", "data checks")
     from toolkit.checks._common import nested_as_text, nested_columns
+    from toolkit.checks._run import nested_note
     from toolkit.profile import profile_pair
 
     nested = sorted(set(nested_columns(ref)) | set(nested_columns(cur)))
@@ -314,7 +315,7 @@ def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, l
     found = checks.run_checks(ref, cur, timestamp=kw["timestamp"], target=kw["target"],
                               prediction=kw["prediction"], profiles=pair,
                               random_state=kw["random_state"])
-    found = [*found, *(checks.nested_note(c) for c in nested)]
+    found = [*found, *(nested_note(c) for c in nested)]
     return found, list(found)
 
 
@@ -393,6 +394,12 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
         raise _Missing("Needs scores: pass --model or --prediction to check quality.")
     from toolkit import quality
     from toolkit.scoring import label_values, model_task
+
+    labelled = [int(df[target].notna().sum()) for df in (ref, cur)]
+    if min(labelled) < 30:
+        side = "current" if labelled[1] < 30 else "reference"
+        raise _Missing(f"The {side} window has {min(labelled)} labelled rows: quality needs "
+                       f"labels in both windows (at least 30), as when they have arrived.")
 
     regression = (model_task(model) == "regression" if model is not None
                   else _looks_like_regression(ref[pred]))

@@ -12,7 +12,7 @@ Only numpy and pandas are imported here.
 
 from __future__ import annotations
 
-from toolkit.checks._run import FAMILIES, explain_away, nested_note, run_checks
+from toolkit.checks._run import FAMILIES, explain_away, run_checks
 from toolkit.checks.categories import category_changes
 from toolkit.checks.duplicates import duplicate_rows
 from toolkit.checks.missing import null_changes
@@ -29,7 +29,6 @@ __all__ = [
     "duplicate_rows",
     "explain_away",
     "future_timestamps",
-    "nested_note",
     "null_changes",
     "range_violations",
     "run_checks",
