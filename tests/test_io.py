@@ -27,6 +27,8 @@ def frame() -> pd.DataFrame:
     ("tabs.tsv", {"sep": "\t"}),
     ("tabs.csv", {"sep": "\t"}),
     ("pipes.csv", {"sep": "|"}),
+    ("plain.csv.gz", {}),
+    ("europe.csv.gz", {"sep": ";", "decimal": ","}),
 ])
 def test_csv_dialects_are_recognised(tmp_path: Path, frame: pd.DataFrame, name: str,
                                      options: dict) -> None:
@@ -53,3 +55,11 @@ def test_unreadable_files_are_refused_by_name(tmp_path: Path) -> None:
         read_table(bad, name="current")
     with pytest.raises(InputError, match="does not exist"):
         read_table(tmp_path / "nowhere.csv", name="reference")
+
+
+def test_decimal_commas_are_judged_field_by_field(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("ts;amount;version\n2024-01-05 10:00:00.123;3,5;1.2\n"
+                    "2024-01-05 11:00:00.456;12,25;1.2\n")
+    got = read_table(path, name="current")
+    assert got["amount"].tolist() == [3.5, 12.25]  # fractional seconds and versions aside

@@ -203,7 +203,6 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
     With a previous model version, the reference is scored by it: that is what was
     served then, so a change of version is part of the symptom, as users saw it."""
     import numpy as np
-    import pandas as pd
 
     from toolkit.scoring import model_task
     from toolkit.triage import Symptom
@@ -226,8 +225,10 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
         notes["symptom"] = (f"The {kind} could not score the windows ({type(exc).__name__}: "
                             f"{exc}); findings are ranked by severity alone.")
         return None, None
+    from toolkit.triage import looks_like_regression
+
     classification = model_task(model) == "classification" if model is not None else \
-        bool(np.nanmax(pd.to_numeric(reference[ctx["prediction"]], errors="coerce")) <= 1.0)
+        not looks_like_regression(reference[ctx["prediction"]])
     mask = _focus_mask(current, frame, ctx)
     target, positive = ctx.get("target"), ctx.get("positive")
     y_ref, y_cur = _labels(reference, target, positive), _labels(current, target, positive)

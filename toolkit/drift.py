@@ -424,6 +424,23 @@ def _decide(table: pd.DataFrame, threshold: float, critical: float, alpha: float
     return table.reset_index(drop=True)
 
 
+def _failed(stage: str, exc: BaseException) -> str:
+    if isinstance(exc, StewardError):  # a known limit, e.g. windows too small to split
+        return f"{stage} skipped: {exc}"
+    return f"{stage} could not run on these windows ({type(exc).__name__}: {exc})."
+
+
+def _outcome(future: Any, stage: str, notes: list[str]) -> Any:
+    """The result of a background stage, or None with a note saying why not."""
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception as exc:
+        notes.append(_failed(stage, exc))
+        return None
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class WindowChecks:
     """Everything :func:`check_windows` found on one pair of windows.
@@ -533,18 +550,17 @@ def check_windows(
             random_state=random_state,
         )
         found = rank_findings([*found, *(nested_note(c) for c in nested)])
-        drifted = drifting.result() if drifting is not None else None
+        # Each drift stage fails alone, with a note: the checks above must survive it.
+        drifted = _outcome(drifting, "Feature drift", notes)
         scores = None
         if prediction is not None and prediction in reference.columns \
                 and prediction in current.columns:
-            scores = prediction_drift(reference[prediction], current[prediction],
-                                      name=prediction, random_state=random_state)
-        separated = None
-        if pending is not None:
             try:
-                separated = pending.result()
-            except StewardError as exc:  # e.g. windows too small to cross-validate
-                notes.append(f"Domain classifier skipped: {exc}")
+                scores = prediction_drift(reference[prediction], current[prediction],
+                                          name=prediction, random_state=random_state)
+            except Exception as exc:
+                notes.append(_failed("Prediction drift", exc))
+        separated = _outcome(pending, "Domain classifier", notes)
     if not features:
         notes.append("Feature drift skipped: the windows share no column to compare.")
     every = [*found, *(drifted.findings if drifted else []),

@@ -99,25 +99,37 @@ def _csv_dialect(path: Path) -> tuple[str, str]:
     """Separator and decimal mark of a text table, from its first lines.
 
     Commas (tabs for ``.tsv``) unless the header splits into more columns on ``;``,
-    a tab or ``|``; a ``;`` file whose numbers use decimal commas (``3,5``, never
-    ``3.5``) is read with ``decimal=","``, as spreadsheets in much of Europe write it.
+    a tab or ``|``. A ``;`` file with at least as many columns of decimal commas
+    (``3,5``) as of decimal points is read with ``decimal=","``, as spreadsheets in
+    much of Europe write it (a ``;`` separator leaves the comma free for decimals).
+    Gzipped files are sniffed through gzip.
     """
+    import gzip
     import re
 
     default = "\t" if path.name.lower().endswith(".tsv") else ","
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
             lines = [handle.readline() for _ in range(50)]
-    except OSError:
+    except (OSError, EOFError):
         return default, "."
     header = lines[0]
     counts = {c: header.count(c) for c in (default, ";", "\t", "|")}
     sep = max(counts, key=lambda c: (counts[c], c == default))
     if counts[sep] == 0:
         sep = default
-    body = "".join(lines[1:])
-    decimal = "," if sep == ";" and re.search(r"\d,\d", body) and not re.search(
-        r"(?<![\d.])\d+\.\d+(?![\d.])", body) else "."
+    decimal = "."
+    if sep == ";":  # the comma is free to be the decimal mark: columns vote
+        rows = [line.rstrip("\r\n").split(sep) for line in lines[1:] if line.strip()]
+        commas = points = 0
+        for column in zip(*rows, strict=False):
+            fields = [f.strip().strip('"') for f in column]
+            comma = any(re.fullmatch(r"-?\d+,\d+", f) for f in fields)
+            point = any(re.fullmatch(r"-?\d+\.\d+", f) for f in fields)
+            commas += comma and not point
+            points += point and not comma
+        decimal = "," if commas and commas >= points else "."
     return sep, decimal
 
 

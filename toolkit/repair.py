@@ -185,7 +185,12 @@ REPAIRS: dict[str, Repair] = {
 
 def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
            ctx: dict[str, Any]) -> tuple[str, pd.DataFrame] | None:
-    """Apply the repair for ``finding``: ``(description, repaired current)`` or None."""
+    """Apply the repair for ``finding``: ``(description, repaired current)`` or None.
+
+    Labels are never repaired: imputing them would fabricate the quality they measure.
+    """
+    if ctx.get("target") is not None and ctx["target"] in finding.features:
+        return None
     fn = REPAIRS.get(finding.check) or REPAIRS.get(finding.check.split(".")[0])
     if fn is not None:
         try:

@@ -143,6 +143,10 @@ def _check_columns(reference: pd.DataFrame, current: pd.DataFrame, **columns: st
         raise InputError(
             f"The {empty} window has no rows. Pass a file with data, or widen the window."
         )
+    from toolkit.checks._common import require_frame
+
+    for label, df in (("reference", reference), ("current", current)):
+        require_frame(df, name=label)  # a table, with rows, and one name per column
     for option, col in columns.items():
         if col and col not in current.columns and col not in reference.columns:
             raise InputError(
@@ -402,7 +406,7 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
                        f"labels in both windows (at least 30), as when they have arrived.")
 
     regression = (model_task(model) == "regression" if model is not None
-                  else _looks_like_regression(ref[pred]))
+                  else looks_like_regression(ref[pred]))
     exclude = {target, pred, kw["timestamp"]}
     if not regression:
         ref = ref.assign(**{target: label_values(ref[target], kw["positive"])})
@@ -415,7 +419,7 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
     return result, list(result.findings)
 
 
-def _looks_like_regression(scores: pd.Series) -> bool:
+def looks_like_regression(scores: pd.Series) -> bool:
     """Logged scores outside [0, 1] are predictions of a quantity, not probabilities."""
     import numpy as np
     import pandas as pd

@@ -41,6 +41,12 @@ def require_frame(df: Any, *, name: str) -> pd.DataFrame:
             f"The {name} data has no rows. Check the window you selected; the data "
             f"checks need at least one row on each side."
         )
+    repeated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if repeated:
+        raise InputError(
+            f"The {name} data has more than one column named {', '.join(map(repr, repeated))}. "
+            f"Rename or drop the repeats so that each column has one name."
+        )
     return df
 
 
@@ -465,7 +471,7 @@ def _sampled_segment(mask, current, segs, base, reference) -> dict[str, Any] | N
     """excess_segment on a seeded sample of at most SEGMENT_SAMPLE rows a side."""
     pos = sample_positions(len(mask), SEGMENT_SAMPLE, random_state=0)
     frame = current[segs] if pos is None else _memoized(
-        current, ("segment_sample", tuple(segs), len(pos)), lambda: current[segs].iloc[pos])
+        current, ("segment_sample", tuple(segs), len(pos), 0), lambda: current[segs].iloc[pos])
     ref = None
     if reference is not None:
         ref_mask, ref_frame = reference
@@ -473,7 +479,7 @@ def _sampled_segment(mask, current, segs, base, reference) -> dict[str, Any] | N
         rpos = sample_positions(len(ref_mask), SEGMENT_SAMPLE, random_state=1)
         ref = (ref_mask if rpos is None else ref_mask[rpos],
                ref_frame[ref_segs] if rpos is None else _memoized(
-                   ref_frame, ("segment_sample", tuple(ref_segs), len(rpos)),
+                   ref_frame, ("segment_sample", tuple(ref_segs), len(rpos), 1),
                    lambda: ref_frame[ref_segs].iloc[rpos]))
     seg = excess_segment(mask if pos is None else mask[pos], frame, segs, base_rate=base,
                          reference=ref)

@@ -42,7 +42,7 @@ def _missing(reference, current, **kw: Any) -> list[Finding]:
 
     found = null_changes(reference, current, timestamp=kw["timestamp"],
                          segment_columns=kw["segment_columns"], profiles=kw["profiles"],
-                         random_state=kw["random_state"])
+                         target=kw["target"], random_state=kw["random_state"])
     return [_label_gap(f, kw["target"]) for f in found]
 
 

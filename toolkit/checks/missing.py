@@ -41,6 +41,7 @@ def null_changes(
     timestamp: str | None = None,
     segment_columns: list[str] | None = None,
     profiles: tuple[Any, Any] | None = None,
+    target: str | None = None,
     random_state: int = 0,
 ) -> list[Finding]:
     """Columns whose share of missing values changed.
@@ -58,6 +59,9 @@ def null_changes(
     profiles : (Profile, Profile), optional
         Profiles of both windows from :func:`toolkit.profile.profile_pair`; made
         when not given.
+    target : str, optional
+        The label column: it is never grouped with the columns missing in the same
+        rows (labels arrive late, with their companions; the model reads neither).
     random_state : int, default=0
         Unused (the check is exact); kept for a uniform signature.
 
@@ -84,7 +88,10 @@ def null_changes(
             spikes[col] = (p1, p2, (lo, hi), null_mask(current[col]))
         elif hi < -PRACTICAL_DIFF and p2 < p1 / 1.5:
             findings.append(_drop(col, p1, p2, (lo, hi)))
-    for group in _together(spikes):
+    groups = _together({c: v for c, v in spikes.items() if c != target})
+    if target in spikes:
+        groups.append([target])
+    for group in groups:
         lead = group[0]
         p1, p2, ci, mc = spikes[lead]
         if order is False:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._exceptions import InputError
 from toolkit.checks import _common as C
 from toolkit.findings import Finding
 
@@ -61,7 +62,18 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
     cols = []
     for col in common:
         both = C.profiled(pair, col)
-        if both is None or both[0].kind != "numeric" or both[1].counts is None:
+        if both is None or both[1].counts is None or not np.array_equal(
+                np.asarray(both[0].edges, dtype=float), np.asarray(both[1].edges, dtype=float)):
+            # Absent from the profiles given, or not binned on the reference's edges:
+            # the outer cells would not be the out-of-range values. Profile it here.
+            from toolkit.profile import profile_pair
+
+            try:
+                fresh = profile_pair(reference[[col]], current[[col]], n_jobs=1)
+            except InputError:
+                continue
+            both = fresh[0][col], fresh[1][col]
+        if both[0].kind != "numeric" or both[1].counts is None:
             continue
         rp, _ = both
         if C.code_like(rp) or C.identifier_like(reference[col], rp):

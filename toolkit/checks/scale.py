@@ -235,9 +235,10 @@ def unit_changes(
         Low-cardinality columns to look for a change confined to one segment; by
         default the text, boolean and small-integer columns with 2 to 30 values.
     profiles : (Profile, Profile), optional
-        Profiles of both windows (:func:`toolkit.profile.profile_pair`). A column
-        positive in both whose exact quantiles of ``log x`` all moved by less than
-        the tails threshold cannot show a unit change anywhere, and is not sampled.
+        Profiles of both windows (:func:`toolkit.profile.profile_pair`). Without a
+        timestamp, a column positive in both whose exact quantiles of ``log x`` all
+        moved by less than the tails threshold cannot show a unit change in a
+        segment or overall, and is not sampled.
     random_state : int, default=0
         Seed of the row samples (at most 50,000 rows a side are used; the evidence
         says how many).
@@ -267,8 +268,8 @@ def unit_changes(
                     segment_columns=segment_columns, random_state=random_state)
     findings = []
     for col in columns:
-        if profiles is not None and _unmoved(profiles, col):
-            continue
+        if profiles is not None and prep.cur_time is None and _unmoved(profiles, col):
+            continue  # with dates, a late share rescaled can hide inside the tails
         f = _check_column(reference, current, col, prep)
         if f is not None:
             findings.append(f)
@@ -287,14 +288,12 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
     verdict = _verdict(whole)
     if verdict is not None:
         return _finding(col, whole, verdict, since=None, share=1.0, segment=None)
-    if not _tails_moved(ref_logs, np.sort(cur_logs)):
-        # A share of the rows rescaled, from a date on or in a segment, moves the outer
-        # quantiles once it is large enough to be found at all (a 40th of the rows).
-        return None
     if prep.cur_time is not None:
         found = _time_step(ref_logs, cur_vals, col, prep)
         if found is not None:
             return found
+    if not _tails_moved(ref_logs, np.sort(cur_logs)):
+        return None  # a segment of any size rescaled would move the outer quantiles
     ref_vals = _values(reference, col, prep.ref_pos)
     for seg_col, coded in prep.segments.items():
         if seg_col != col:
@@ -335,6 +334,14 @@ def _tails_moved(ref_logs: np.ndarray, cur_logs: np.ndarray) -> bool:
     return bool(np.max(np.abs(np.quantile(cur_logs, qs) - np.quantile(ref_logs, qs))) > _TAILS)
 
 
+def _chunk_medians(values: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
+    """Median of each consecutive chunk (np.array_split sizes differ by at most one)."""
+    size = min(len(c) for c in chunks)
+    if all(len(c) == size for c in chunks):
+        return np.median(values[: size * len(chunks)].reshape(len(chunks), size), axis=1)
+    return np.array([np.median(values[c]) for c in chunks])
+
+
 def _best_split(m: np.ndarray) -> int:
     """Index k (1..len-1) splitting ``m`` into two runs with the least L1 deviation."""
     costs = [
@@ -356,7 +363,7 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
         return None
     n_buckets = int(min(40, len(logs) // MIN_VALUES))
     chunks = np.array_split(np.arange(len(logs)), n_buckets)
-    m = np.array([np.median(logs[c]) for c in chunks])
+    m = _chunk_medians(logs, chunks)
     k = _best_split(m)
     a1, a2 = np.median(m[:k]), np.median(m[k:])
     if abs(a2 - a1) < MIN_LOG_FACTOR:

@@ -124,8 +124,10 @@ def _profile_shares(pair, col, *, integer: bool) -> tuple[pd.Series, pd.Series] 
     for cp in both:
         n = cp.count - cp.nulls
         if n < 30 or not cp.top_values or len(cp.top_values) != cp.n_distinct or cp.n_posinf \
-                or cp.n_neginf:
-            return None
+                or cp.n_neginf or cp.kind not in ("numeric", "categorical"):
+            return None  # datetimes are profiled as epoch floats, not as their values
+        if cp.kind == "numeric" and integer and max(abs(cp.min), abs(cp.max)) > 2**53:
+            return None  # floats no longer hold every integer exactly
         values = [int(v) for v in cp.top_values] if integer else list(cp.top_values)
         out.append(pd.Series(cp.top_counts / n, index=pd.Index(values, dtype=object)))
     return out[0], out[1]
