@@ -141,3 +141,26 @@ def test_two_audits_of_one_night_started_together_run_once(tmp_path: Path) -> No
     from toolkit._audit_history import History, history_path
 
     assert len(History(history_path(reports)).runs()) == 1
+
+
+def test_an_audit_waits_for_the_lock_only_so_long(tmp_path: Path, monkeypatch) -> None:
+    import fcntl
+
+    from toolkit import StewardError
+    from toolkit import _audit_run as audit_run
+    from toolkit._audit_config import load_config
+
+    write_days(tmp_path)
+    config = tmp_path / "audit.yaml"
+    config.write_text(CONFIG)
+    cfg = load_config(config)
+    window = cfg.window_at(audit_run.parse_now(night(2)))
+    history = tmp_path / "reports" / "audit" / "history.sqlite"
+    monkeypatch.setattr(audit_run, "LOCK_WAIT_SECONDS", 1.0)
+    with audit_run._window_lock(history, cfg, window):  # a run of that night holds the lock
+        (lock,) = (history.parent / "locks").iterdir()
+        with open(lock, "a") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(StewardError, match="has held"):
+            audit_run.run_audit(config, reports_dir=tmp_path / "reports", now=night(2))
+    assert not list((tmp_path / "reports" / "audit").glob("2*"))  # nothing ran

@@ -17,18 +17,22 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from toolkit._audit_config import AuditConfig, Window, load_config, parse_now
 from toolkit._audit_history import History, history_path
+from toolkit._exceptions import StewardError
 
 __all__ = ["EXIT_CODES", "AuditRun", "run_audit"]
 
 #: Exit code of ``steward audit`` per run status.
 EXIT_CODES = {"passed": 0, "breached": 1, "failed": 2}
 TEMPLATE = "audit"
+#: Longest wait for another run of the same config and window before giving up.
+LOCK_WAIT_SECONDS = 3600.0
 
 
 @dataclasses.dataclass
@@ -134,8 +138,21 @@ def _window_lock(history: Path, cfg: AuditConfig, window: Window) -> Iterator[No
                          f"{window.end.isoformat()}".encode()).hexdigest()[:16]
     folder = history.parent / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{key}.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # waits for a run of the same window to finish
+    path = folder / f"{key}.lock"
+    with open(path, "a") as handle:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:  # wait for a run of the same window to finish, but not forever
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StewardError(
+                        f"Another audit of {cfg.name!r} for the window {window.start:%Y-%m-%d %H:%M} "
+                        f"has held {str(path)!r} for over {LOCK_WAIT_SECONDS:.0f} s. If no such "
+                        f"run is alive (a hung kernel), stop it; the lock goes with its process."
+                    ) from None
+                time.sleep(0.5)
         try:
             yield
         finally:
