@@ -94,3 +94,15 @@ def test_repeated_column_names_are_refused_by_name() -> None:
     for call in (lambda: checks.run_checks(twice, ref), lambda: drift.check_windows(ref, twice)):
         with pytest.raises(InputError, match="more than one column named 'x'"):
             call()
+
+
+def test_below_range_examples_survive_many_negatives() -> None:
+    ref, cur = _frame(1), _frame(2)
+    ref["x"] = ref["x"] + 10  # reference range [10, 110]
+    cur.loc[cur.index[:40], "x"] = -5.0  # more negatives than the profile keeps as extremes
+    cur.loc[cur.index[40:400], "x"] = 2.0  # and values below the reference minimum
+    found = {f.check: f for f in range_violations(ref, cur)}
+    ev = found["ranges.out_of_range"].evidence
+    assert ev["share_below"] > 0
+    assert ev["examples"] and 0 <= ev["examples"][0] < ev["reference_min"]
+    assert found["ranges.negative_values"].evidence["examples"] == [-5.0]

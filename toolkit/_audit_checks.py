@@ -91,8 +91,13 @@ def _outside(path: str, column: str, span: Window) -> bool:
         if low.endswith((".parquet", ".pq")):
             values = pd.read_parquet(path, columns=[column])[column]
         else:
-            sep = "\t" if low.endswith(".tsv") else ","
-            values = pd.read_csv(path, usecols=[column], sep=sep, low_memory=False)[column]
+            from pathlib import Path
+
+            from toolkit.io import _csv_dialect
+
+            sep, decimal = _csv_dialect(Path(path))  # as read_table reads the whole file
+            values = pd.read_csv(path, usecols=[column], sep=sep, decimal=decimal,
+                                 low_memory=False)[column]
         return not _in(_parse_times(values), span).any()
     except Exception:  # a missing column or a bad file: the full read reports it clearly
         return False

@@ -101,21 +101,25 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
             below -= cp.n_negative  # reported as negative values
         above = int(cp.counts[-2]) - (cp.n_posinf if rp.n_posinf else 0)
         f = _out_of_range(col, cp, max(below, 0), max(above, 0), (rp.min, rp.max), n_ref, n,
-                          z, never_negative)
+                          z, never_negative, current[col])
         if f is not None:
             findings.append(f)
     return findings
 
 
-def _out_of_range(col, cp, below, above, bounds, n_ref, n, z, never_negative) -> Finding | None:
+def _out_of_range(col, cp, below, above, bounds, n_ref, n, z, never_negative,
+                  values) -> Finding | None:
     k = float(below + above)
     expected = 2.0 / (n_ref + 1)
     lo, hi = C.wilson_interval(k, n, z=z)
     if lo <= 3 * expected or k / n < 0.001:
         return None
     low_floor = 0.0 if never_negative else -np.inf
-    outside = [v for v in cp.lowest if low_floor <= v < bounds[0]][:3] + [
-        v for v in cp.highest if v > bounds[1]][-3:]
+    under = [v for v in cp.lowest if low_floor <= v < bounds[0]][:3]
+    if below and not under:  # the profile's extremes are all negatives: read the column
+        x = values.to_numpy(dtype="float64", na_value=np.nan)
+        under = np.sort(x[(x >= low_floor) & (x < bounds[0])])[:3].tolist()
+    outside = under + [v for v in cp.highest if v > bounds[1]][-3:]
     return Finding(
         check="ranges.out_of_range", layer="data",
         severity="warning" if lo >= WARN_SHARE else "info",
