@@ -45,7 +45,7 @@ def test_template_runs_on_the_demo_and_ranks_the_unit_change_high(tmp_path):
     top = next(f for f in data if not f["check"].startswith("drift."))  # the top data check
     assert (top["check"], top["evidence"]["column"], top["evidence"]["factor"]) == (
         "scale.unit_change", "amount", 100.0)
-    assert top["rank"] <= 2  # next to the score drift it causes
+    assert top["rank"] == 1  # the fault in the feed before the score drift it causes
     assert [f["features"] for f in data if f["check"] == "scale.unit_change"] == [["amount"]]
     drift_amount = [f for f in data if f["check"] == "drift.feature" and f["features"] == [
         "amount"]]

@@ -424,6 +424,12 @@ def _decide(table: pd.DataFrame, threshold: float, critical: float, alpha: float
     return table.reset_index(drop=True)
 
 
+def _fault_first(f: Finding) -> tuple[int, int, float]:
+    """Severity first; within a level, a fault in the feed (pipeline, data) before the
+    population shifts it may cause, such as the scores' own drift."""
+    return (f.severity_level, int(f.layer in ("pipeline", "data")), f.score)
+
+
 def _failed(stage: str, exc: BaseException) -> str:
     if isinstance(exc, StewardError):  # a known limit, e.g. windows too small to split
         return f"{stage} skipped: {exc}"
@@ -449,7 +455,8 @@ class WindowChecks:
     ----------
     findings : list of Finding
         Every finding below, consequences explained away (a unit change is counted
-        once, not again as drift and out-of-range values), ranked.
+        once, not again as drift and out-of-range values), ranked by severity, then
+        faults in the feed before population shifts, then score.
     checks : list of Finding
         The data reliability checks (:func:`toolkit.checks.run_checks`), ranked.
     features : DriftResult or None
@@ -566,7 +573,7 @@ def check_windows(
     every = [*found, *(drifted.findings if drifted else []),
              *(scores.findings if scores else []), *(separated.findings if separated else [])]
     return WindowChecks(
-        findings=rank_findings(checks.explain_away(every)),
+        findings=rank_findings(checks.explain_away(every), key=_fault_first),
         checks=found,
         features=drifted,
         predictions=scores,
