@@ -529,15 +529,13 @@ def check_windows(
     from concurrent.futures import ThreadPoolExecutor
 
     from toolkit import checks
-    from toolkit.checks._common import nested_as_text, nested_columns, require_frame
+    from toolkit.checks._common import nested_pair, require_frame
     from toolkit.checks._run import nested_note
 
     for label, df in (("reference", reference), ("current", current)):
         require_frame(df, name=label)  # before any thread starts
-    nested = sorted(set(nested_columns(reference)) | set(nested_columns(current)))
-    if nested:  # lists and dicts are compared as text by every stage (run_checks says so)
-        reference, current = (nested_as_text(df, [c for c in nested if c in df.columns])
-                              for df in (reference, current))
+    # Lists and dicts are compared as text by every stage (run_checks says so).
+    reference, current, nested = nested_pair(reference, current)
     skip = {timestamp, target, prediction}
     features = [c for c in reference.columns if c in current.columns and c not in skip]
     everything = [c for c in dict.fromkeys([*reference.columns, *current.columns])

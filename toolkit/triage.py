@@ -305,13 +305,11 @@ def _stage_module(name: str, needs: str) -> Any:
 
 def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
     checks = _stage_module("checks", "data checks")
-    from toolkit.checks._common import nested_as_text, nested_columns
+    from toolkit.checks._common import nested_pair
     from toolkit.checks._run import nested_note
     from toolkit.profile import profile_pair
 
-    nested = sorted(set(nested_columns(ref)) | set(nested_columns(cur)))
-    if nested:  # lists and dicts are counted as text (run_checks says so in a finding)
-        ref, cur = (nested_as_text(df, [c for c in nested if c in df.columns]) for df in (ref, cur))
+    ref, cur, nested = nested_pair(ref, cur)  # lists and dicts are counted as text
     # One pass over the rows of each window serves the checks and the drift stage.
     pair = profile_pair(ref, cur, columns=[c for c in dict.fromkeys([*ref.columns, *cur.columns])
                                            if c != kw["timestamp"]])

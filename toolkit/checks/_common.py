@@ -102,6 +102,17 @@ def nested_as_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return df.assign(**{c: df[c].map(as_text).astype("str") for c in columns})
 
 
+def nested_pair(reference: pd.DataFrame, current: pd.DataFrame
+                ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Both windows with their columns of lists or dicts as text, and those columns."""
+    nested = sorted(set(nested_columns(reference)) | set(nested_columns(current)))
+    if not nested:
+        return reference, current, nested
+    ref, cur = (nested_as_text(df, [c for c in nested if c in df.columns])
+                for df in (reference, current))
+    return ref, cur, nested
+
+
 def is_number_column(series: pd.Series) -> bool:
     """Numeric and not boolean."""
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)

@@ -202,10 +202,9 @@ def run_checks(
         raise InputError(
             f"Unknown check families {sorted(unknown)}; expected a subset of {list(FAMILIES)}."
         )
-    nested = sorted(set(C.nested_columns(reference)) | set(C.nested_columns(current)))
-    if nested:  # lists and dicts cannot be counted: compare them as text, and say so
-        reference, current = (C.nested_as_text(df, [c for c in nested if c in df.columns])
-                              for df in (reference, current))
+    # Lists and dicts cannot be counted: compare them as text, and say so.
+    reference, current, nested = C.nested_pair(reference, current)
+    if nested:
         profiles = None  # profiles of the raw nested values cannot exist
     if timestamp is not None:  # parse once for every family; the inputs stay untouched
         reference, current = (_parsed(df, timestamp, name) for df, name in
