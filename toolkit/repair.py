@@ -100,6 +100,15 @@ def _is_text(series: pd.Series) -> bool:
     return bool(pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series))
 
 
+def swap_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+              ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Swap the two columns back."""
+    if len(finding.features) != 2 or any(c not in current.columns for c in finding.features):
+        return None
+    a, b = finding.features
+    return current.assign(**{a: current[b].to_numpy(), b: current[a].to_numpy()})
+
+
 def parse_numbers(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                   ctx: dict[str, Any]) -> pd.DataFrame | None:
     """Parse numbers that arrive as text with the rule the type check found."""
@@ -177,6 +186,7 @@ REPAIRS: dict[str, Repair] = {
     "scale.unit_change": rescale,
     "schema.renamed_column": rename_back,
     "categories.remapped_codes": remap_back,
+    "schema.swapped_columns": swap_back,
     "types.numbers_as_text": parse_numbers,
     "duplicates": drop_duplicates,
     "missing.null_spike": restore_distribution,  # columns that emptied together, together

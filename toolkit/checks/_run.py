@@ -27,8 +27,11 @@ def _scale(reference, current, **kw: Any) -> list[Finding]:
 
 def _schema(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.schema import schema_changes
+    from toolkit.checks.swaps import swapped_columns
 
-    return schema_changes(reference, current, random_state=kw["random_state"])
+    outputs = [kw["timestamp"], kw["target"], kw["prediction"]]
+    return schema_changes(reference, current, random_state=kw["random_state"]) + \
+        swapped_columns(reference, current, profiles=kw["profiles"], exclude=outputs)
 
 
 def _types(reference, current, **kw: Any) -> list[Finding]:
