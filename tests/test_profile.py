@@ -238,3 +238,16 @@ def test_datetime_labels_are_readable() -> None:
     labels = bin_labels("datetime", edges)
     assert labels[0] == "< 2024-01-01 00:00:00"
     assert labels[-2].startswith("> 2024-01-0")
+
+
+def test_profile_pair_bins_the_current_on_the_reference_and_leaves_out_excluded() -> None:
+    from toolkit.profile import profile_pair
+
+    ref = pd.DataFrame({"ts": pd.date_range("2024-01-01", periods=50, freq="h"),
+                        "x": np.arange(50.0), "only_ref": 1.0})
+    cur = pd.DataFrame({"ts": pd.date_range("2024-02-01", periods=50, freq="h"),
+                        "x": np.arange(50.0) + 100})
+    rp, cp = profile_pair(ref, cur, exclude=["ts"])
+    assert list(rp) == ["x", "only_ref"] and list(cp) == ["x"]
+    assert np.array_equal(cp["x"].edges, rp["x"].edges)
+    assert cp["x"].counts[-2] == 50  # every current value above the reference maximum

@@ -216,9 +216,8 @@ class AuditContext:
         if self._profiles is None:
             from toolkit.profile import profile_pair
 
-            names = dict.fromkeys([*self.reference.columns, *self.current.columns])
             self._profiles = profile_pair(self.reference, self.current,
-                                          columns=[c for c in names if c != self.config.timestamp])
+                                          exclude=[self.config.timestamp])
         return self._profiles
 
     def scores(self, side: str) -> pd.Series:

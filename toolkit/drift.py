@@ -538,14 +538,12 @@ def check_windows(
     reference, current, nested = nested_pair(reference, current)
     skip = {timestamp, target, prediction}
     features = [c for c in reference.columns if c in current.columns and c not in skip]
-    everything = [c for c in dict.fromkeys([*reference.columns, *current.columns])
-                  if c != timestamp]
     notes: list[str] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = (pool.submit(domain_classifier, reference, current, columns=features,
                                random_state=random_state)
                    if domain and features else None)
-        pair = profile_pair(reference, current, columns=everything, n_jobs=n_jobs)
+        pair = profile_pair(reference, current, exclude=[timestamp], n_jobs=n_jobs)
         # Queued behind the domain classifier, it runs while the checks do.
         drifting = (pool.submit(feature_drift, *pair, columns=features,
                                 random_state=random_state) if features else None)

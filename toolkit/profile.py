@@ -512,6 +512,7 @@ def profile_pair(
     current: pd.DataFrame,
     *,
     columns: Sequence[str] | None = None,
+    exclude: Sequence[str | None] = (),
     bins: int = 10,
     top_k: int = 50,
     min_count: int = 20,
@@ -530,6 +531,8 @@ def profile_pair(
     columns : sequence of str, optional
         Columns to profile; by default every column of each window. Names missing
         from one window are profiled in the other only.
+    exclude : sequence of str, optional
+        Columns left out (the timestamp, which checks parse on their own).
     bins, top_k, min_count, n_jobs, engine
         As in :func:`profile_frame`.
 
@@ -547,8 +550,9 @@ def profile_pair(
     if isinstance(columns, str):  # one name, not its letters
         columns = [columns]
     wanted = None if columns is None else set(columns)
-    ref_cols = [c for c in reference.columns if wanted is None or c in wanted]
-    cur_cols = [c for c in current.columns if wanted is None or c in wanted]
+    skip = set(exclude)
+    ref_cols = [c for c in reference.columns if (wanted is None or c in wanted) and c not in skip]
+    cur_cols = [c for c in current.columns if (wanted is None or c in wanted) and c not in skip]
     kw: dict[str, Any] = {"bins": bins, "top_k": top_k, "min_count": min_count,
                           "n_jobs": n_jobs, "engine": engine}
     ref = profile_frame(reference, columns=ref_cols, **kw)

@@ -311,8 +311,7 @@ def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, l
 
     ref, cur, nested = nested_pair(ref, cur)  # lists and dicts are counted as text
     # One pass over the rows of each window serves the checks and the drift stage.
-    pair = profile_pair(ref, cur, columns=[c for c in dict.fromkeys([*ref.columns, *cur.columns])
-                                           if c != kw["timestamp"]])
+    pair = profile_pair(ref, cur, exclude=[kw["timestamp"]])
     kw["shared"]["profiles"] = pair
     found = checks.run_checks(ref, cur, timestamp=kw["timestamp"], target=kw["target"],
                               prediction=kw["prediction"], profiles=pair,

@@ -43,24 +43,9 @@ def _types(reference, current, **kw: Any) -> list[Finding]:
 def _missing(reference, current, **kw: Any) -> list[Finding]:
     from toolkit.checks.missing import null_changes
 
-    found = null_changes(reference, current, timestamp=kw["timestamp"],
-                         segment_columns=kw["segment_columns"], profiles=kw["profiles"],
-                         target=kw["target"], random_state=kw["random_state"])
-    return [_label_gap(f, kw["target"]) for f in found]
-
-
-def _label_gap(f: Finding, target: str | None) -> Finding:
-    """Labels that have not arrived yet are the normal state of a recent window, and the
-    model never reads them: a null spike of the label column alone is no root cause."""
-    if target is None or f.check != "missing.null_spike" or f.features != (target,):
-        return f
-    return f.replace(
-        severity="info", layer="concept",
-        summary=f"{f.summary} It is the label column: labels that have not arrived yet are "
-        f"expected, and the model does not read them.",
-        next_step=f"Wait for the {target} labels, or check the job that joins them, before "
-        f"judging quality on this window.",
-    )
+    return null_changes(reference, current, timestamp=kw["timestamp"],
+                        segment_columns=kw["segment_columns"], profiles=kw["profiles"],
+                        target=kw["target"], random_state=kw["random_state"])
 
 
 def _ranges(reference, current, **kw: Any) -> list[Finding]:
@@ -217,9 +202,7 @@ def run_checks(
     if profiles is None:
         from toolkit.profile import profile_pair
 
-        profiles = profile_pair(reference, current,
-                                columns=[c for c in dict.fromkeys([*reference.columns, *current.columns])
-                                         if c != timestamp], n_jobs=n_jobs)
+        profiles = profile_pair(reference, current, exclude=[timestamp], n_jobs=n_jobs)
     kw = {"timestamp": timestamp, "target": target, "prediction": prediction, "key": key,
           "segment_columns": segment_columns, "window": window, "as_of": as_of,
           "profiles": profiles, "random_state": random_state}

@@ -61,7 +61,8 @@ def null_changes(
         when not given.
     target : str, optional
         The label column: it is never grouped with the columns missing in the same
-        rows (labels arrive late, with their companions; the model reads neither).
+        rows, and its spike is info, not a root cause (labels arrive late, and the
+        model does not read them).
     random_state : int, default=0
         Unused (the check is exact); kept for a uniform signature.
 
@@ -98,9 +99,21 @@ def null_changes(
             order = C.time_order(current, timestamp, name="current")
         where = C.locate(mc, current, [s for s in segs if s not in group], order, base=p1,
                          reference=(null_mask(reference[lead]), reference))
-        findings.append(_spike(group, p1, p2, ci, where,
-                               {c: (spikes[c][0], spikes[c][1]) for c in group}))
+        found = _spike(group, p1, p2, ci, where, {c: (spikes[c][0], spikes[c][1]) for c in group})
+        findings.append(_label_gap(found, lead) if lead == target else found)
     return findings
+
+
+def _label_gap(f: Finding, target: str) -> Finding:
+    """Labels that have not arrived yet are the normal state of a recent window, and the
+    model never reads them: a null spike of the label column is no root cause."""
+    return f.replace(
+        severity="info", layer="concept",
+        summary=f"{f.summary} It is the label column: labels that have not arrived yet are "
+        f"expected, and the model does not read them.",
+        next_step=f"Wait for the {target} labels, or check the job that joins them, before "
+        f"judging quality on this window.",
+    )
 
 
 def _missing_counts(reference, current, pair, col) -> tuple[float, float, float, float]:
