@@ -335,4 +335,9 @@ def intake_form(current: pd.DataFrame | None = None, *, complaint: str = "", seg
 
     button.on_click(on_click)
     box = w.VBox([text, w.HBox([seg, start]), button, view])
-    return Interactive(box, lambda: _frame_html(state["frame"]), state)
+    # In a saved report the form is a list like the intake's above it: say what it is.
+    return Interactive(box, lambda: _FORM_NOTE + _frame_html(state["frame"]), state)
+
+
+_FORM_NOTE = ("<p class='steward-note'>The intake form, as run (in JupyterLab, edit the "
+              "complaint to see how another wording is read):</p>")
