@@ -268,3 +268,35 @@ def test_extraction_cut_mid_bucket_is_not_late_records(pair):
     cur = cur[cur["ts"] < pd.Timestamp("2024-04-25 09:00")]  # stops at 9 am, no loss
     checks = {f.check for f in volume_changes(ref, cur, timestamp="ts")}
     assert "volume.late_records" not in checks
+
+
+def test_bucket_counts_of_sorted_times_match_the_division_path():
+    # Sorted times are cut at the bucket edges; any order goes through division.
+    from toolkit.checks.volume import _counts
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        start = pd.Timestamp("2024-03-01") + pd.Timedelta(seconds=int(rng.integers(0, 86400)))
+        bucket = pd.Timedelta(hours=1) if trial % 2 else pd.Timedelta(days=1)
+        end = start + bucket * int(rng.integers(1, 60))
+        span = (end - start + pd.Timedelta(hours=10)).to_timedelta64()
+        offsets = (rng.uniform(0, 1.2, int(rng.integers(2, 3000))) * span).astype("timedelta64[ns]")
+        t = np.sort((start - pd.Timedelta(hours=5)).to_datetime64() + offsets)
+        sorted_counts = _counts(t, start, end, bucket)
+        assert np.array_equal(sorted_counts, _counts(t[::-1].copy(), start, end, bucket))
+        inside = (t >= start.to_datetime64()) & (t < end.to_datetime64())
+        assert sorted_counts.sum() == inside.sum()
+
+
+def test_sampling_a_chunked_text_column_keeps_values_dtype_and_index():
+    # Text read from Parquet comes in chunks; the chunk-by-chunk take must equal iloc.
+    import pyarrow as pa
+
+    from toolkit.checks import _common as C
+
+    chunks = [pa.array(["a", None, "b", "c"] * 50, type=pa.large_string()) for _ in range(4)]
+    s = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(chunks), dtype=pd.StringDtype(
+        "pyarrow", na_value=np.nan)), index=np.arange(800) * 3, name="t")
+    for positions in (np.array([0, 1, 199, 200, 201, 799]), np.arange(0, 800, 7),
+                      np.array([5, 3, 1])):  # the last unsorted: the plain path
+        pd.testing.assert_series_equal(C.take(s, positions), s.iloc[positions])

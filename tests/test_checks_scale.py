@@ -149,3 +149,28 @@ def test_bad_timestamp_column_is_named(rng):
         unit_changes(ref, cur, timestamp="when")
     with pytest.raises(InputError, match="no rows"):
         unit_changes(ref, cur.iloc[:0])
+
+
+def test_best_split_is_the_brute_force_split_first_among_ties():
+    # The vectorised search must pick what trying every split picks; L1 costs tie
+    # exactly between neighbouring splits, and then the first of them is taken.
+    from toolkit.checks.scale import _best_split
+
+    def brute(m):
+        costs = np.array([np.abs(m[:k] - np.median(m[:k])).sum()
+                          + np.abs(m[k:] - np.median(m[k:])).sum() for k in range(1, len(m))])
+        tied = costs <= costs.min() + 1e-9 * max(float(np.abs(m).sum()), 1e-300)
+        return int(np.argmax(tied)) + 1
+
+    rng = np.random.default_rng(3)
+    for t in range(3000):
+        n = int(rng.integers(2, 41))
+        m = rng.normal(size=n)
+        if t % 3 == 0:
+            m[int(rng.integers(1, n)):] += rng.normal() * 3  # a step
+        if t % 5 == 0:
+            m = np.round(m, 1)  # ties
+        assert _best_split(m) == brute(m), m
+    step = np.r_[np.zeros(25), np.full(15, 4.6)]
+    assert _best_split(step) == 25
+    assert _best_split(np.ones(40)) == 1

@@ -143,7 +143,7 @@ def _has_values(series: pd.Series) -> bool:
     if pd.api.types.is_float_dtype(series):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         return bool((~np.isnan(values[:1024])).any() or (~np.isnan(values)).any())
-    return bool(series.count())
+    return bool(series.iloc[:1024].count()) or bool(series.count())  # the head settles most
 
 
 def non_null_text(series: pd.Series, positions: np.ndarray | None = None) -> pd.Series:
@@ -222,8 +222,31 @@ def _positions(n: int, size: int, random_state: int) -> np.ndarray:
 
 
 def take(series: pd.Series, positions: np.ndarray | None) -> pd.Series:
-    """``series`` restricted to ``positions`` (all rows when None)."""
-    return series if positions is None else series.iloc[positions]
+    """``series`` restricted to ``positions`` (all rows when None).
+
+    Text read from Parquet arrives in chunks (one a row group), and arrow's take on
+    a chunked array costs two to three times a take chunk by chunk: sorted
+    positions of a text column are taken chunk by chunk.
+    """
+    if positions is None:
+        return series
+    values = series.array
+    if isinstance(values, pd.arrays.ArrowStringArray) and len(positions) > 1 \
+            and np.all(positions[1:] >= positions[:-1]):
+        import pyarrow as pa
+
+        chunked = values.__arrow_array__()
+        if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
+            bounds = np.cumsum([0] + [len(c) for c in chunked.chunks])
+            cuts = np.searchsorted(positions, bounds)
+            pieces = [chunk.take(pa.array(positions[a:b] - start))
+                      for chunk, start, a, b in zip(chunked.chunks, bounds[:-1], cuts[:-1],
+                                                    cuts[1:])]
+            taken = pd.arrays.ArrowStringArray(pa.chunked_array(pieces, type=chunked.type),
+                                               dtype=series.dtype)
+            return pd.Series(taken, index=series.index[positions], name=series.name,
+                             copy=False)
+    return series.iloc[positions]
 
 
 def as_datetime(series: pd.Series, *, name: str, column: str) -> pd.Series:

@@ -139,7 +139,8 @@ class _Grouping:
 
     def __init__(self, codes: np.ndarray, n: int) -> None:
         self.codes = codes
-        self.order = np.argsort(codes, kind="stable")
+        small = np.int16 if n < 2**15 else np.int64  # a radix sort for small codes
+        self.order = np.argsort(codes.astype(small), kind="stable")
         self.order = self.order[codes[self.order] >= 0]  # missing segment values left out
         self.ends = np.cumsum(np.bincount(codes[self.order], minlength=n)[:n])
 
@@ -284,7 +285,8 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
     cur_logs = _logabs(cur_vals)
     if len(cur_logs) < MIN_VALUES:
         return None
-    whole = robust_ratio(ref_logs, np.sort(cur_logs))
+    cur_logs = np.sort(cur_logs)
+    whole = robust_ratio(ref_logs, cur_logs)
     verdict = _verdict(whole)
     if verdict is not None:
         return _finding(col, whole, verdict, since=None, share=1.0, segment=None)
@@ -292,7 +294,7 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
         found = _time_step(ref_logs, cur_vals, col, prep)
         if found is not None:
             return found
-    if not _tails_moved(ref_logs, np.sort(cur_logs)):
+    if not _tails_moved(ref_logs, cur_logs):
         return None  # a segment of any size rescaled would move the outer quantiles
     ref_vals = _values(reference, col, prep.ref_pos)
     for seg_col, coded in prep.segments.items():
@@ -343,12 +345,26 @@ def _chunk_medians(values: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
 
 
 def _best_split(m: np.ndarray) -> int:
-    """Index k (1..len-1) splitting ``m`` into two runs with the least L1 deviation."""
-    costs = [
-        np.abs(m[:k] - np.median(m[:k])).sum() + np.abs(m[k:] - np.median(m[k:])).sum()
-        for k in range(1, len(m))
-    ]
-    return int(np.argmin(costs)) + 1
+    """Index k (1..len-1) splitting ``m`` into two runs with the least L1 deviation,
+    the first of those that tie.
+
+    Every split at once: row ``k - 1`` of a square holds ``m[:k]`` (left) or
+    ``m[k:]`` (right) and NaN elsewhere; sorting a row puts its NaNs last, so its
+    median sits at the middle of its first ``k`` (or ``n - k``) entries.
+    """
+    n = len(m)
+    k = np.arange(1, n)
+    before = np.arange(n)[np.newaxis, :] < k[:, np.newaxis]
+    costs = np.zeros(n - 1)
+    for side, size in ((before, k), (~before, n - k)):
+        part = np.where(side, m[np.newaxis, :], np.nan)
+        ordered = np.sort(part, axis=1)
+        rows = np.arange(n - 1)
+        median = (ordered[rows, (size - 1) // 2] + ordered[rows, size // 2]) / 2
+        costs += np.nansum(np.abs(part - median[:, np.newaxis]), axis=1)
+    # L1 costs tie exactly between neighbouring splits; rounding must not pick one.
+    tied = costs <= costs.min() + 1e-9 * max(float(np.abs(m).sum()), 1e-300)
+    return int(np.argmax(tied)) + 1
 
 
 def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
