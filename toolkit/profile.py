@@ -278,8 +278,8 @@ def _profile_numeric(
     name: str, series: pd.Series, kind: str, edges: Any, bins: int
 ) -> ColumnProfile:
     x = _numeric_array(series, kind)
-    nulls = int(np.count_nonzero(np.isnan(x)))
     s = np.sort(x)  # NaN sort last, -inf first, +inf just before NaN
+    nulls = int(s.size - np.searchsorted(s, np.nan, side="left"))  # no pass over the rows
     valued = s[: s.size - nulls]
     n_neginf = int(np.searchsorted(valued, -np.inf, side="right"))
     n_posinf = int(valued.size - np.searchsorted(valued, np.inf, side="left"))
