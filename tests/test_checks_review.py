@@ -106,3 +106,21 @@ def test_below_range_examples_survive_many_negatives() -> None:
     assert ev["share_below"] > 0
     assert ev["examples"] and 0 <= ev["examples"][0] < ev["reference_min"]
     assert found["ranges.negative_values"].evidence["examples"] == [-5.0]
+
+
+def test_complex_codes_are_values_like_the_profiles_count_them() -> None:
+    # The checks took complex columns for numbers (casting away the imaginary part,
+    # with a ComplexWarning) while the profiles count their values: recoded complex
+    # codes must be reported as remapped codes, and nothing cast.
+    import warnings
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    ref = pd.DataFrame({"k": rng.choice([1 + 1j, 2 + 0j, 3 - 1j], n), "a": rng.normal(size=n)})
+    cur = pd.DataFrame({"k": rng.choice([1 + 1j, 2 + 0j, 5 - 1j], n), "a": rng.normal(size=n)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", np.exceptions.ComplexWarning)
+        found = drift.check_windows(ref, cur).findings
+    remapped = [f for f in found if f.check == "categories.remapped_codes"]
+    assert [f.features for f in remapped] == [("k",)]
+    assert not any(f.check == "scale.unit_change" for f in found)

@@ -114,8 +114,10 @@ def nested_pair(reference: pd.DataFrame, current: pd.DataFrame
 
 
 def is_number_column(series: pd.Series) -> bool:
-    """Numeric and not boolean."""
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+    """Numeric, not boolean and not complex (the profiles count complex values as
+    values, and a cast to float would drop their imaginary part)."""
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
+        and not pd.api.types.is_complex_dtype(series)
 
 
 def numeric_columns(df: pd.DataFrame, exclude: Iterable[str | None] = ()) -> list[str]:
@@ -132,7 +134,7 @@ def kind(series: pd.Series) -> str:
         return "datetime"
     if len(series) == 0 or not _has_values(series):
         return "empty"
-    if pd.api.types.is_numeric_dtype(series):
+    if is_number_column(series):
         return "number"
     return "text"
 
