@@ -471,6 +471,35 @@ def test_plots_draw_from_results() -> None:
     plt.close("all")
 
 
+def test_feature_drift_plot_says_which_columns_moved_by_missing_values_only() -> None:
+    # A column whose shares moved only through its new nulls is not drift (the missing
+    # values check reports it): the plot draws it hollow and its legend says why.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from toolkit.plots import drift as drift_plots
+
+    r = np.random.default_rng(9)
+    n = 4000
+    ref = pd.DataFrame({"holes": r.normal(size=n), "moved": r.normal(size=n)})
+    cur = pd.DataFrame({"holes": np.where(r.random(n) < 0.3, np.nan, r.normal(size=n)),
+                        "moved": r.normal(1, 1, n)})
+    result = feature_drift(ref, cur)
+    fig = drift_plots.plot_feature_drift(result)
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert any("missing values only" in t for t in labels)
+    assert any(t == "critical drift" or t == "drift" for t in labels)
+    from matplotlib.collections import PathCollection
+
+    points = [c for c in fig.axes[0].collections if isinstance(c, PathCollection)
+              and len(c.get_offsets())]
+    hollow = [c for c in points if (c.get_facecolor() == 1).all()]  # white inside
+    assert len(hollow) == 1 and len(hollow[0].get_offsets()) == 1
+    plt.close("all")
+
+
 def test_sequential_identifiers_are_not_reported_as_drift() -> None:
     r = np.random.default_rng(12)
     n = 5000

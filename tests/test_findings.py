@@ -53,3 +53,15 @@ def test_from_json_names_the_problem():
         from_json("{")
     with pytest.raises(InputError, match="findings"):
         from_json('{"results": []}')
+
+
+def test_findings_table_shows_rank_and_explains_only_when_some_finding_has_them():
+    from toolkit.display import findings_html
+
+    plain = findings_html([make("a"), make("b")])
+    assert "<th>#</th>" not in plain and "<th>explains</th>" not in plain
+    assert plain.count("<td>") == 2 * 4  # severity, finding, score, next step
+    ranked = findings_html(rank_findings([make("a", explained=0.42), make("<x>")]))
+    assert "<th>#</th>" in ranked and "<th>explains</th>" in ranked
+    assert ranked.count("<td>") == 2 * 6 and "42%" in ranked
+    assert "&lt;x&gt;" in ranked and "<x>" not in ranked  # every value escaped

@@ -96,3 +96,22 @@ def test_failed_cell_keeps_partial_report_and_says_why(tmp_path):
 def test_show_inputs_keeps_code(tmp_path):
     run = run_template(TINY, {}, reports_dir=tmp_path, show_inputs=True)
     assert "emit_findings" in run.html.read_text()
+
+
+def test_a_failed_run_does_not_read_as_a_clean_one(tmp_path, capsys):
+    # "findings.json (1 findings)" above an error read like a clean result; the count
+    # says the run failed, and the error does not end in two full stops.
+    from toolkit import RunError
+    from toolkit.commands.run import print_run
+    from toolkit.runner import raise_for_status
+
+    run = run_template(TINY, {"fail": True}, reports_dir=tmp_path)
+    print_run(run)
+    assert "(1 findings written before the run failed)" in capsys.readouterr().out
+    import types
+
+    ended = types.SimpleNamespace(ok=False, run_dir=tmp_path,
+                                  error="cell 4 raised InputError: leave timestamp unset.")
+    with pytest.raises(RunError) as info:
+        raise_for_status(ended)
+    assert "leave timestamp unset. The partial report" in str(info.value)

@@ -85,31 +85,39 @@ def badge(severity: str) -> str:
 
 
 def findings_html(findings: Iterable[Finding], *, limit: int | None = None) -> str:
-    """An HTML table of findings, every value escaped."""
+    """An HTML table of findings, every value escaped.
+
+    The rank and "explains" columns appear only when some finding has one: a table of
+    one stage's findings (not ranked yet, no repair measured) does not show empty ones.
+    """
     items = list(findings)
     if not items:
         return '<div class="steward-note">No findings.</div>'
     shown = items[:limit] if limit else items
+    ranked = any(f.rank is not None for f in shown)
+    explains = any(f.explained is not None for f in shown)
     rows = []
     for f in shown:
-        explained = "" if f.explained is None else f"{f.explained:.0%}"
-        rows.append(
-            "<tr>"
-            f"<td>{'' if f.rank is None else f.rank}</td>"
-            f"<td>{badge(f.severity)}</td>"
+        cells = [f"<td>{'' if f.rank is None else f.rank}</td>"] if ranked else []
+        cells += [
+            f"<td>{badge(f.severity)}</td>",
             f"<td>{html.escape(f.summary)}<div class='steward-muted'>"
             f"{html.escape(f.check)} · {html.escape(f.layer)}"
-            f"{' · ' + html.escape(f.segment) if f.segment else ''}</div></td>"
-            f"<td>{f.score:.2f}</td><td>{explained}</td>"
-            f"<td>{html.escape(f.next_step)}</td>"
-            "</tr>"
-        )
+            f"{' · ' + html.escape(f.segment) if f.segment else ''}</div></td>",
+            f"<td>{f.score:.2f}</td>",
+        ]
+        if explains:
+            cells.append(f"<td>{'' if f.explained is None else f'{f.explained:.0%}'}</td>")
+        cells.append(f"<td>{html.escape(f.next_step)}</td>")
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    heads = (["#"] if ranked else []) + ["severity", "finding", "score"] + (
+        ["explains"] if explains else []) + ["next step"]
     more = len(items) - len(shown)
     tail = f'<div class="steward-muted">{more} more not shown.</div>' if more > 0 else ""
     return (
-        '<table class="steward-findings"><thead><tr><th>#</th><th>severity</th>'
-        "<th>finding</th><th>score</th><th>explains</th><th>next step</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>{tail}"
+        '<table class="steward-findings"><thead><tr>'
+        + "".join(f"<th>{h}</th>" for h in heads)
+        + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>{tail}"
     )
 
 

@@ -375,7 +375,7 @@ def raise_for_status(result: RunResult) -> RunResult:
     """Raise :class:`RunError` naming the run folder when the run failed."""
     if not result.ok:
         raise RunError(
-            f"The template run failed: {result.error}. The partial report, the executed "
+            f"The template run failed: {str(result.error).rstrip('.')}. The partial report, the executed "
             f"notebook and the manifest are in {result.run_dir}; open report.html to see "
             f"the failing cell.",
             run_dir=result.run_dir,

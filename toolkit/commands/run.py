@@ -31,7 +31,10 @@ def print_run(result: RunResult) -> None:
     if result.html is not None:
         print(f"report:   {result.html}")
     print(f"notebook: {result.notebook}")
-    print(f"findings: {result.run_dir / 'findings.json'} ({len(result.findings)} findings)")
+    n = len(result.findings)
+    count = f"{n} findings" if result.ok else (
+        f"{n} findings written before the run failed" if n else "the run failed before any finding")
+    print(f"findings: {result.run_dir / 'findings.json'} ({count})")
     print(result.run_dir)
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from toolkit._exceptions import InputError
 from toolkit.plots._base import SEVERITY_COLORS as _COLORS
 from toolkit.plots._base import axes as _axes
@@ -42,21 +44,50 @@ def plot_feature_drift(result: Any, *, top: int = 20, ax: Axes | None = None) ->
     -------
     matplotlib.figure.Figure
     """
+    from matplotlib.lines import Line2D
+
     table = result.table.head(top).iloc[::-1]
-    fig, ax = _axes(ax, (7, 0.35 * max(len(table), 3) + 1))
-    y = range(len(table))
-    colors = [_COLORS.get(s, "#7f8c8d") for s in table["severity"]]
-    ax.hlines(list(y), table["low"], table["high"], colors=colors, linewidth=2)
-    ax.scatter(table["effect"], list(y), color=colors, zorder=3)
-    ax.set_yticks(list(y), [str(f) for f in table["feature"]])
+    own = ax is None
+    height = 0.35 * max(len(table), 3) + 1.0
+    fig, ax = _axes(ax, (7, height + 0.6))  # room for the legend under the axes
+    y = np.arange(len(table))
     settings = result.settings
+    colors = np.array([_COLORS.get(s, "#7f8c8d") for s in table["severity"]], dtype=object)
+    # Columns whose shares moved only through their missing values: the missing-values
+    # check reports those, so they are not drift (hollow markers say so).
+    by_missing = ((table["low"] > settings["threshold"]) & ~table["drifted"].astype(bool)
+                  & (table["low_present"].fillna(np.inf) <= settings["threshold"])).to_numpy()
+    ax.hlines(list(y), table["low"], table["high"], colors=list(colors), linewidth=2)
+    ax.scatter(table["effect"][~by_missing], y[~by_missing], color=list(colors[~by_missing]),
+               zorder=3)
+    ax.scatter(table["effect"][by_missing], y[by_missing], facecolors="white",
+               edgecolors=list(colors[by_missing]), zorder=3)
+    ax.set_yticks(list(y), [str(f) for f in table["feature"]])
     ax.axvline(settings["threshold"], color=_COLORS["warning"], linestyle="--", linewidth=1)
     ax.axvline(settings["critical"], color=_COLORS["critical"], linestyle="--", linewidth=1)
+    shown = [s for s in ("critical", "warning", "info") if s in set(table["severity"])]
+    labels = {"critical": "critical drift", "warning": "drift",
+              "info": "not drift (below the threshold, or not significant)"}
+    handles = [Line2D([], [], marker="o", linestyle="", color=_COLORS.get(s, "#7f8c8d"),
+                      label=labels[s]) for s in shown]
+    if by_missing.any():
+        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="white",
+                              color="#7f8c8d", label="moved by its missing values only "
+                              "(see the missing-values check)"))
+    if handles and own:  # under the figure, clear of the points and the axis label
+        fig.legend(handles=handles, loc="lower center", fontsize=8, frameon=False,
+                   ncol=1 if len(handles) > 2 else len(handles))
+    elif handles:
+        ax.legend(handles=handles, loc="best", fontsize=8)
     if len(table) and float(table["high"].max()) > 1:
         ax.set_xscale("symlog", linthresh=0.1)
     ax.set_xlabel(f"PSI, bias-corrected, {settings['confidence']:.0%} interval")
     ax.set_title("Feature drift (dashed: practical and critical thresholds)")
-    fig.tight_layout()
+    if own:
+        legend_inches = 0.2 + 0.17 * (len(handles) if len(handles) > 2 else 1)
+        fig.tight_layout(rect=(0, legend_inches / (height + 0.6), 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
