@@ -56,6 +56,7 @@ __all__ = [
     "PredictionShift",
     "attribution_drift",
     "clarify_ndcg",
+    "explanation_method",
     "prediction_shift",
     "shap_values",
 ]
@@ -246,7 +247,6 @@ def _explain(reference: pd.DataFrame, current: pd.DataFrame, *, model: Any,
     """Load, validate, sample and explain both windows."""
     import numpy as np
 
-    from toolkit._attribution_explain import Explainer
     from toolkit._attribution_sample import check_sizes
     from toolkit.io import load_model
 
@@ -255,14 +255,44 @@ def _explain(reference: pd.DataFrame, current: pd.DataFrame, *, model: Any,
     ref, cur = _segment(reference, current, segment)
     features = _features(model, ref, cur, target=target)
     rng = np.random.default_rng(random_state)
-    background = ref.iloc[np.sort(rng.choice(len(ref), min(background_size, len(ref)),
-                                             replace=False))]
-    probe = ref.iloc[np.sort(rng.choice(len(ref), min(1000, len(ref)), replace=False))]
-    explainer = Explainer(model, background, features=features, probe=probe,
-                          random_state=random_state)
+    explainer = _explainer(model, ref, features, background_size, rng, random_state)
     return _explain_sample(explainer, ref, cur, rng=rng, target=target,
                            sample_size=sample_size, time_budget=time_budget,
                            progress=progress)
+
+
+def _explainer(model: Any, ref: pd.DataFrame, features: list[str], background_size: int,
+               rng: np.random.Generator, random_state: int) -> Any:
+    """The explainer attribution drift uses: a seeded background, and 1000 rows to probe
+    how a Pipeline's columns map back to the raw ones."""
+    import numpy as np
+
+    from toolkit._attribution_explain import Explainer
+
+    background = ref.iloc[np.sort(rng.choice(len(ref), min(background_size, len(ref)),
+                                             replace=False))]
+    probe = ref.iloc[np.sort(rng.choice(len(ref), min(1000, len(ref)), replace=False))]
+    return Explainer(model, background, features=features, probe=probe,
+                     random_state=random_state)
+
+
+def explanation_method(reference: pd.DataFrame, *, model: Any, target: str | None = None,
+                       background_size: int = 100, random_state: int = 0) -> str:
+    """How :func:`attribution_drift` would explain ``model`` on this reference window.
+
+    ``"TreeExplainer ..."`` (thousands of rows a second) or ``"Permutation SHAP ..."``
+    (model-agnostic, up to seconds a row): the same explainer, built the same way,
+    without explaining any row. A tree route can still fall back to permutation SHAP
+    when its additivity check fails on the rows explained.
+    """
+    import numpy as np
+
+    from toolkit.io import load_model
+
+    model, _ = load_model(model)
+    features = _features(model, reference, reference, target=target)
+    rng = np.random.default_rng(random_state)
+    return _explainer(model, reference, features, background_size, rng, random_state).method
 
 
 def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,

@@ -35,8 +35,16 @@ LAYER_OWNERS = {
     "concept": "the model owner (retraining or relabelling)",
     "model": "the model owner (the release that changed the model)",
 }
-#: Seconds the attribution stage may spend explaining samples of both windows.
+#: Seconds the attribution stage may spend explaining samples of both windows: a model
+#: whose smallest sample would take five times this is skipped, with a note.
 ATTRIBUTION_SECONDS = 8.0
+#: Rows per window the attribution stage explains. They are fixed, so that the same
+#: inputs give the same findings on a busy machine and an idle one: 2000 for tree models
+#: (TreeSHAP explains thousands a second); for models explained by permutation SHAP, 500
+#: when a row costs at most 8 ms of CPU (the budget), else 200.
+ATTRIBUTION_ROWS = 2000
+ATTRIBUTION_ROWS_AGNOSTIC = 500
+ATTRIBUTION_ROWS_SLOW = 200
 
 
 @dataclass
@@ -339,31 +347,39 @@ def _run_attribution(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[A
     if kw["model"] is None:
         raise _Missing("Needs a model: pass --model to see how the model's reasoning changed.")
     attribution = _stage_module("attribution", "SHAP attribution drift")
-    _check_attribution_cost(attribution, ref, kw["model"])
+    rows = _attribution_rows(attribution, ref, kw["model"], kw["target"])
     result = attribution.attribution_drift(ref, cur, model=kw["model"], target=kw["target"],
-                                           time_budget=ATTRIBUTION_SECONDS,
-                                           random_state=kw["random_state"])
+                                           sample_size=rows, random_state=kw["random_state"])
     return result, list(result.findings)
 
 
-def _check_attribution_cost(attribution: Any, ref: pd.DataFrame, model: Any) -> None:
-    """Skip attribution, saying so, when explaining this model would blow the budget.
+def _attribution_rows(attribution: Any, ref: pd.DataFrame, model: Any,
+                      target: str | None = None) -> int:
+    """Rows per window to explain; skip attribution, saying so, when it would take long.
 
-    Tree models explain thousands of rows a second; model-agnostic explanation of
-    others can take seconds a row, and triage must stay interactive. A pilot on 16 rows
-    decides; the attribution_drift template has no such cap."""
+    The sample depends on how the model is explained, not on how busy the machine is.
+    The explainer that attribution drift would build tells the route; for permutation
+    SHAP, a pilot on 16 rows measured in CPU time (which other processes barely move)
+    picks one of two fixed sizes, or skips a model so slow that its smaller sample
+    would take five times the triage budget. The attribution_drift template has no
+    such cap."""
+    if attribution.explanation_method(ref, model=model, target=target).startswith("TreeExplainer"):
+        return ATTRIBUTION_ROWS
     pilot = ref.head(16)
-    started = time.perf_counter()
+    started = time.process_time()
     attribution.shap_values(pilot, model=model, background=ref.head(32))
-    per_row = (time.perf_counter() - started) / len(pilot)
-    needed = 2 * 200 * per_row  # the attribution stage explains at least 200 rows a window
+    per_row = (time.process_time() - started) / len(pilot)
+    if 2 * ATTRIBUTION_ROWS_AGNOSTIC * per_row <= ATTRIBUTION_SECONDS:
+        return ATTRIBUTION_ROWS_AGNOSTIC
+    needed = 2 * ATTRIBUTION_ROWS_SLOW * per_row
     if needed > 5 * ATTRIBUTION_SECONDS:
         raise _Missing(
-            f"Skipped: explaining this model takes about {per_row:.2f} s a row, so the "
-            f"minimum sample (200 rows a window) would take {needed:.0f} s, over the "
-            f"triage budget of {ATTRIBUTION_SECONDS:.0f} s. Run the attribution_drift "
-            f"template with a time_budget to see attribution drift for it."
+            f"Skipped: explaining this model takes about {per_row:.2f} s of CPU a row, so "
+            f"the smallest sample ({ATTRIBUTION_ROWS_SLOW} rows a window) would take "
+            f"{needed:.0f} s, over the triage budget of {ATTRIBUTION_SECONDS:.0f} s. Run the "
+            f"attribution_drift template with a time_budget to see attribution drift for it."
         )
+    return ATTRIBUTION_ROWS_SLOW
 
 
 def _run_versions(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
