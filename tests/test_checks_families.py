@@ -145,6 +145,24 @@ def test_value_stuck_since_a_date(pair):
     assert ev["share_affected"] == pytest.approx((cur["ts"] >= since).mean(), abs=0.01)
 
 
+def test_a_calendar_column_on_the_last_day_is_not_stuck():
+    # A held-out control: January against February 2024. February has five Thursdays
+    # (a fifth more than January's share) and ends on one, which held all day: the last
+    # day looked "stuck since" midnight. The reference had runs that long.
+    ref = _frame(1, n=20_000, start="2024-01-01", days=31)
+    cur = _frame(2, n=20_000, start="2024-02-01", days=29)
+    for df in (ref, cur):
+        df["day_of_week"] = df["ts"].dt.day_of_week
+        df["daily_rate"] = df["ts"].dt.day_of_year.map(  # refreshed once a day
+            dict(enumerate(np.random.default_rng(7).normal(3, 1, 400).round(3))))
+    assert stuck_values(ref, cur, timestamp="ts") == []
+    since = pd.Timestamp("2024-02-20")  # but a daily feed frozen for a week is stuck
+    cur.loc[cur["ts"] >= since, "daily_rate"] = cur.loc[cur["ts"] >= since, "daily_rate"].iloc[0]
+    (f,) = stuck_values(ref, cur, timestamp="ts")
+    assert (f.evidence["column"], f.check) == ("daily_rate", "stuck.repeated_value")
+    assert abs(pd.Timestamp(f.evidence["since"]) - since) < pd.Timedelta("1D")
+
+
 def test_constant_column_and_distinct_collapse(pair):
     ref, cur = pair
     cur["code"] = 3

@@ -88,6 +88,9 @@ def stuck_values(reference: pd.DataFrame, current: pd.DataFrame, *,
                 order = C.time_order(current, timestamp, name="current")
             f = _repeated(col, top_ref, top_cur, reference, current, order,
                           [s for s in segs if s != col], exact=shares is not None)
+            if f is not None and f.evidence.get("since") and f.evidence.get("segment") is None \
+                    and _ordinary_run(reference, col, timestamp, order, f.evidence["since"]):
+                f = None
         if f is None and r is not None and C.kind(r) == "number":
             f = _collapse(col, r, c, random_state)
         if f is not None:
@@ -158,6 +161,27 @@ def _repeated(col, top_ref: pd.Series, top_cur: pd.Series, reference, current, o
         return None
     severity = "critical" if where["share_affected"] >= 0.1 else "warning"
     return _finding(col, value, "stuck.repeated_value", severity, p_ref, in_scope, where)
+
+
+def _ordinary_run(reference, col, timestamp, order, since) -> bool:
+    """True when the reference held one value as long as the current run lasts.
+
+    A calendar column (day of week, month) or a feature refreshed once a day holds one
+    value for a day at a time: a run of the last day is its normal rhythm, not a stuck
+    feed. The longest run of equal consecutive values in the reference, in time, is the
+    yardstick; a current run at most 1.5 times as long is ordinary.
+    """
+    ordered = C.time_order(reference, timestamp, name="reference")
+    if ordered is None or order is None or len(ordered[0]) < 2:
+        return False
+    rows, times = ordered
+    codes, _ = pd.factorize(reference[col].to_numpy()[rows], use_na_sentinel=True)
+    breaks = np.flatnonzero((codes[1:] != codes[:-1]) | (codes[1:] < 0))
+    starts = np.r_[0, breaks + 1]
+    ends = np.r_[breaks, len(codes) - 1]
+    longest = (times[ends] - times[starts]).max()
+    lasts = order[1][-1] - np.datetime64(pd.Timestamp(since).to_datetime64(), "ns")
+    return bool(lasts <= 1.5 * longest)
 
 
 def _finding(col, value, check, severity, p_ref, p_scope, where) -> Finding:
