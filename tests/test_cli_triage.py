@@ -120,3 +120,46 @@ def test_python_dash_m_is_the_same_command(files):
     out = subprocess.run([sys.executable, "-m", "toolkit", "triage", "--help"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "--previous-model" in out.stdout
+
+
+def test_json_never_overwrites_an_input(files, tmp_path):
+    # A held-out tester passed --json cur.csv: the window was replaced by findings.
+    import shutil
+
+    current = tmp_path / "cur.parquet"
+    shutil.copy(files / "cur.parquet", current)
+    before = current.read_bytes()
+    args = base(files)
+    args[args.index("--current") + 1] = str(current)
+    args[args.index("--json") + 1] = str(current)
+    assert_bad_input(steward(*args), "--json", "also an input", "overwrite")
+    assert current.read_bytes() == before
+
+
+def test_unwritable_reports_folder_is_bad_input_before_any_work(files, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = steward(*base(files, "--report", "--reports-dir", str(blocker / "reports")))
+    assert_bad_input(result, "reports folder", "is a file", "--reports-dir")
+    assert "Most likely" not in result.stdout  # refused before the investigation ran
+
+
+def test_a_stage_that_cannot_run_is_said_not_hidden(files, tmp_path):
+    # The model needs a column the windows lack: attribution cannot run. Before, the
+    # command printed a clean verdict and said nothing of the missing stage.
+    ref = pd.read_csv(files / "ref.csv").drop(columns=["plan"])
+    cur = pd.read_parquet(files / "cur.parquet").drop(columns=["plan"])
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    cur.to_parquet(tmp_path / "cur.parquet", index=False)
+    result = steward("--reference", str(tmp_path / "ref.csv"), "--current",
+                     str(tmp_path / "cur.parquet"), "--model", str(files / "model.joblib"),
+                     "--target", "churned", "--timestamp", "snapshot_time",
+                     "--json", str(tmp_path / "out.json"))
+    assert result.returncode == 0, result.stderr
+    assert "Not checked: the attribution drift and quality per segment stages could not run" \
+        in result.stdout
+    assert "steward: warning: The attribution drift stage could not run" in result.stderr
+    assert "plan" in result.stderr
+    found = json.loads((tmp_path / "out.json").read_text())["findings"]
+    failed = [f for f in found if f["check"] == "triage.stage_failed"]
+    assert [f["severity"] for f in failed] == ["info", "info"]

@@ -361,6 +361,14 @@ def test_cli_writes_ranked_findings_and_fails_cleanly(tmp_path, train, test_data
     bad = [a if a != str(tmp_path / "b.joblib") else str(tmp_path / "missing.joblib") for a in args]
     assert main(bad) == 2
     assert "missing.joblib" in capsys.readouterr().err
+    # The findings never overwrite the data, and a threshold no score reaches is refused.
+    data = (tmp_path / "data.csv").read_bytes()
+    onto_data = [*args[:-1], str(tmp_path / "data.csv")]
+    assert main(onto_data) == 2 and "also an input" in capsys.readouterr().err
+    assert (tmp_path / "data.csv").read_bytes() == data
+    for impossible in ("5", "nan"):
+        assert main([*args, "--target", "y", "--threshold", impossible]) == 2
+        assert "threshold must be a number within version A's scores" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -180,8 +180,10 @@ def verdict_html(investigation: Any) -> str:
         how = str(top.evidence.get("repair", {}).get("how", ""))
         rows.append(f"<p>Counterfactual repair: {html.escape(how)} "
                     f"This removes <b>{v.explained:.0%}</b> of the symptom.</p>")
-    rows.append(f"<p>Owner: {html.escape(v.owner or '')}</p>")
-    rows.append(f"<p>Next step: {html.escape(v.next_step or '')}</p>")
+    if v.owner:
+        rows.append(f"<p>Owner: {html.escape(v.owner)}</p>")
+    if v.next_step:
+        rows.append(f"<p>Next step: {html.escape(v.next_step)}</p>")
     runners = [f for f in investigation.findings[1:6]
                if f.severity != "info" and "consequence_of" not in f.evidence][:3]
     if runners:

@@ -138,10 +138,33 @@ def coerce_parameters(path: str | os.PathLike[str], parameters: Mapping[str, Any
     return out
 
 
+def check_reports_dir(reports_dir: str | os.PathLike[str]) -> Path:
+    """Raise InputError, before any work, when run folders cannot go under ``reports_dir``."""
+    path = Path(reports_dir)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent  # the folder that would hold the new ones
+    if probe.exists() and not probe.is_dir():
+        raise InputError(
+            f"The reports folder {str(path)!r} cannot be made: {str(probe)!r} is a file. "
+            f"Pass --reports-dir a folder path."
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(
+            f"The reports folder {str(path)!r} is not writable ({str(probe)!r} refuses new "
+            f"files). Pass --reports-dir a folder you can write to."
+        )
+    return path
+
+
 def new_run_dir(reports_dir: str | os.PathLike[str], template_name: str) -> Path:
     """Create a fresh run folder; an existing folder is never reused."""
-    base = Path(reports_dir) / template_name
-    base.mkdir(parents=True, exist_ok=True)
+    base = Path(check_reports_dir(reports_dir)) / template_name
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"Cannot create the run folder under {str(reports_dir)!r}: "
+                         f"{exc.strerror}. Pass --reports-dir a folder you can write to.") from exc
     while True:
         stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         run_dir = base / f"{stamp}-{uuid.uuid4().hex[:6]}"

@@ -76,7 +76,7 @@ def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model") -> np.nd
         raise
     except Exception as exc:
         raise ModelError(
-            f"The {name} failed to score the data: {type(exc).__name__}: {exc}. Check "
+            f"The {name} failed to score the data: {type(exc).__name__}: {str(exc).rstrip('.')}. Check "
             f"that the columns have the types the model was trained on (see the type "
             f"findings)."
         ) from exc

@@ -274,6 +274,7 @@ def investigate(
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
     stage_checks: dict[str, set[str]] = {}
+    failed: dict[str, str] = {}
     for name, runner in _STAGES:
         started = time.perf_counter()
         try:
@@ -283,6 +284,7 @@ def investigate(
             continue
         except Exception as exc:  # one stage failing must not hide what the others found
             notes[name] = f"This stage could not run on these inputs: {type(exc).__name__}: {exc}"
+            failed[name] = f"{type(exc).__name__}: {exc}"
             continue
         finally:
             seconds[name] = time.perf_counter() - started
@@ -295,9 +297,28 @@ def investigate(
     symptom, findings = explain_findings(findings, ref, cur, frame_, model=model,
                                          previous_model=previous_model, ctx=ctx, notes=notes)
     seconds["repairs"] = time.perf_counter() - started
-    ranked = rank_hypotheses(findings, symptom)
+    ranked = rank_hypotheses([*findings, *(_stage_failed(n, e) for n, e in failed.items())],
+                             symptom)
     return Investigation(frame_, ranked, _verdict(ranked, symptom, owners or {}), symptom,
                          stages, notes, seconds, stage_checks, reference, current)
+
+
+#: The stages as a reader names them.
+STAGE_TITLES = {"checks": "data checks", "drift": "drift", "attribution": "attribution drift",
+                "versions": "version comparison", "quality": "quality per segment"}
+
+
+def _stage_failed(name: str, error: str) -> Finding:
+    """An info finding that says a stage could not run, so no output hides it."""
+    title = STAGE_TITLES.get(name, name)
+    return Finding(
+        check="triage.stage_failed", layer="data", severity="info", score=0.0,
+        summary=f"The {title} stage could not run on these inputs ({error}); its findings "
+        f"are missing from this verdict.",
+        evidence={"stage": name, "error": error},
+        next_step=f"Fix the input the error names and run again, or run the {title} "
+        f"template on its own to see where it fails.",
+    )
 
 
 class _Missing(Exception):
@@ -534,15 +555,27 @@ def _owner(f: Finding, owners: dict[str, str]) -> str:
 
 def _verdict(ranked: list[Finding], symptom: Symptom | None, owners: dict[str, str]) -> Verdict:
     top = ranked[0] if ranked else None
+    failed = [STAGE_TITLES.get(f.evidence["stage"], f.evidence["stage"]) for f in ranked
+              if f.check == "triage.stage_failed"]
+    named = " and ".join(filter(None, [", ".join(failed[:-1]), failed[-1]])) if failed else ""
+    missing = "" if not failed else (
+        f" Not checked: the {named} stage{'s' if len(failed) > 1 else ''} could not run on "
+        f"these inputs (see the triage.stage_failed finding{'s' if len(failed) > 1 else ''}).")
     if top is None or top.severity == "info":
         text = ("No fault found: the current window differs from the reference only by "
                 "ordinary variation (no warning or critical finding).")
+        if failed:
+            text = ("No fault found in the stages that ran (no warning or critical "
+                    "finding)." + missing)
         if symptom is not None and symptom.significant:
             text += " The scores did move, but no check explains why; see the drift section."
+        if failed:
+            return Verdict(text, ok=False, next_step="Fix the input the stage_failed finding "
+                           "names and run again: a stage that did not run cannot clear it.")
         return Verdict(text, ok=True)
     share = "" if top.explained is None else f" It explains {top.explained:.0%} of the symptom."
     return Verdict(
-        headline=f"Most likely root cause ({top.layer}): {top.summary}{share}",
+        headline=f"Most likely root cause ({top.layer}): {top.summary}{share}{missing}",
         ok=False, top=top, owner=_owner(top, owners), next_step=top.next_step,
         explained=top.explained,
     )

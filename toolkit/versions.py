@@ -168,7 +168,15 @@ def _threshold(
     import numpy as np
 
     if threshold is not None:
-        return float(threshold), "given"
+        t = float(threshold)
+        lo, hi = float(np.nanmin(s_a)), float(np.nanmax(s_a))
+        if not (np.isfinite(t) and lo < t <= hi):
+            raise InputError(
+                f"threshold must be a number within version A's scores ({lo:.4g} to {hi:.4g}), "
+                f"so that some rows are flagged and some are not; got {threshold!r}. Pass the "
+                f"operating threshold the model is used at, or leave it out."
+            )
+        return t, "given"
     if task == "regression" and decision_rate is None:
         return None, "no threshold given: decisions not compared"
     if decision_rate is None and y is not None and np.isfinite(y).any():

@@ -9,9 +9,6 @@ URI such as ``models:/fraud/3`` or ``models:/fraud@champion``.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-from toolkit._exceptions import InputError
 
 HELP = "compare two model versions on the same data"
 
@@ -33,15 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from toolkit.commands.run import check_output_file
     from toolkit.findings import to_json
     from toolkit.io import read_table
     from toolkit.versions import compare_versions
 
-    out = Path(args.json)
-    if not out.parent.exists():
-        raise InputError(
-            f"The folder of --json {str(out)!r} does not exist; create it or pick another path."
-        )
+    out = check_output_file(args.json, option="--json",
+                            inputs=(args.data, args.model_a, args.model_b))
+    if args.report:
+        from toolkit.runner import check_reports_dir
+
+        check_reports_dir(args.reports_dir)
     data = read_table(args.data, name="data (--data)")
     result = compare_versions(
         data,

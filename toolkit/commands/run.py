@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -24,6 +26,27 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared by every command that writes a run folder."""
     parser.add_argument("--reports-dir", default="reports", help="where run folders go (default: ./reports)")
     parser.add_argument("--show-inputs", action="store_true", help="keep code cells in the HTML report")
+
+
+def check_output_file(path: str, *, option: str, inputs: Iterable[str | None]) -> Path:
+    """The output path of ``option``, after refusing what would fail late or lose data:
+    a folder, a missing or read-only parent folder, or one of the command's own inputs."""
+    import os
+
+    from toolkit._exceptions import InputError
+
+    out = Path(path)
+    if out.is_dir() or not out.parent.is_dir():
+        raise InputError(f"{option} {path!r} must be a file path in an existing folder; "
+                         f"create the folder or choose another path.")
+    for given in inputs:
+        if given and Path(given).exists() and out.exists() and out.samefile(given):
+            raise InputError(f"{option} {path!r} is also an input of this command; writing "
+                             f"the findings there would overwrite it. Choose another path.")
+    if not os.access(out if out.exists() else out.parent, os.W_OK):
+        raise InputError(f"{option} {path!r} is not writable. Choose a path in a folder you "
+                         f"can write to.")
+    return out
 
 
 def print_run(result: RunResult) -> None:

@@ -7,9 +7,9 @@ option, never a traceback).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
-from toolkit.commands.run import add_report_arguments, print_run
+from toolkit.commands.run import add_report_arguments, check_output_file, print_run
 
 HELP = "rank root-cause hypotheses for two windows of data"
 
@@ -38,10 +38,12 @@ def run(args: argparse.Namespace) -> int:
     from toolkit._exceptions import InputError
     from toolkit.findings import to_json
 
-    out = Path(args.json)
-    if out.is_dir() or not out.parent.is_dir():
-        raise InputError(f"--json {str(out)!r} must be a file path in an existing folder; "
-                         f"create the folder or choose another path.")
+    out = check_output_file(args.json, option="--json", inputs=(
+        args.reference, args.current, args.model, args.previous_model, args.owners))
+    if args.report:
+        from toolkit.runner import check_reports_dir
+
+        check_reports_dir(args.reports_dir)
     options = {"target": args.target, "prediction": args.prediction, "timestamp": args.timestamp,
                "segment": args.segment, "complaint": args.complaint}
     inv = triage.investigate_files(args.reference, args.current, model=args.model,
@@ -53,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"Cannot write --json {str(out)!r}: {exc.strerror}. Choose a "
                          f"writable path.") from exc
     print(inv.verdict.headline)
+    for f in inv.findings:
+        if f.check == "triage.stage_failed":
+            print(f"steward: warning: {f.summary}", file=sys.stderr)
     print(f"findings: {out} ({len(inv.findings)} findings)")
     if args.report:
         from toolkit.runner import raise_for_status, run_template
