@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -54,21 +53,9 @@ def _times(df: pd.DataFrame, column: str, *, name: str) -> pd.Series:
 
 def _parse_times(values: pd.Series) -> pd.Series:
     """UTC times from datetimes, text in any format, or epoch numbers (unit by magnitude)."""
-    import pandas as pd
+    from toolkit.io import parse_times
 
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        top = float(values.abs().max()) if values.notna().any() else 0.0
-        unit = next(u for limit, u in ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (1e300, "ns"))
-                    if top < limit)
-        return pd.to_datetime(values, unit=unit, utc=True, errors="coerce")
-    with warnings.catch_warnings():  # "could not infer format": handled just below
-        warnings.simplefilter("ignore", UserWarning)
-        times = pd.to_datetime(values, utc=True, errors="coerce")
-    failed = times.isna() & values.notna()
-    if failed.any():  # the format was inferred from the first value; others may differ
-        retry = pd.to_datetime(values[failed], utc=True, errors="coerce", format="mixed")
-        times = times.where(~failed, retry)
-    return times
+    return parse_times(values).dt.tz_localize("UTC")
 
 
 def _in(times: pd.Series, window: Window) -> Any:
@@ -198,9 +185,8 @@ class AuditContext:
         col = self.config.timestamp
         if col not in self.reference.columns or len(self.reference) < 2:
             return None
-        import pandas as pd
 
-        times = pd.to_datetime(self.reference[col], utc=True, errors="coerce").dropna()
+        times = _parse_times(self.reference[col]).dropna()
         span = (times.max() - times.min()).total_seconds() if len(times) > 1 else 0.0
         return span or None
 

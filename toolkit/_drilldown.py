@@ -87,11 +87,12 @@ def _over_time(drill: FeatureDrilldown, ref: pd.DataFrame, cur: pd.DataFrame,
                timestamp: str, level: str | None) -> None:
     import pandas as pd
 
+    from toolkit.io import parse_times
+
     parts = []
     for window, frame in (("reference", ref), ("current", cur)):
-        times = pd.to_datetime(frame[timestamp], errors="coerce")
-        period = times.dt.floor(_bucket(pd.concat([pd.to_datetime(ref[timestamp], errors="coerce"),
-                                                   times])))
+        times = parse_times(frame[timestamp])
+        period = times.dt.floor(_bucket(pd.concat([parse_times(ref[timestamp]), times])))
         values = frame[drill.feature]
         if drill.kind == "numeric":
             grouped = values.astype(float).groupby(period)

@@ -27,6 +27,7 @@ __all__ = [
     "ModelInfo",
     "fingerprint",
     "load_model",
+    "parse_times",
     "read_table",
     "row_count",
 ]
@@ -76,17 +77,39 @@ def read_table(path: str | os.PathLike[str], *, name: str = "table") -> pd.DataF
             f"(relative paths are taken from {os.getcwd()!r})."
         )
     kind = _table_kind(p)
+    content = _sniff(p)
+    if kind != "parquet" and content == "parquet":
+        kind = "parquet"  # a Parquet file under another name is still Parquet
+    if content == "empty":
+        raise InputError(f"The {name} file {str(p)!r} is empty (0 bytes). Pass a file with a "
+                         f"header row and data.")
+    if content not in ("text", "parquet", "gzip", "utf-16"):
+        raise InputError(
+            f"The {name} file {str(p)!r} is {_CONTENTS[content]}, not a {kind.upper()} "
+            f"table. Export it as CSV (UTF-8) or Parquet and pass that file."
+        )
+    encoding = "utf-16" if content == "utf-16" else "utf-8"
     try:
         if kind == "parquet":
             df = pd.read_parquet(p)
         else:
-            sep, decimal = _csv_dialect(p)
-            df = pd.read_csv(p, sep=sep, decimal=decimal, low_memory=False)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+            sep, decimal = _csv_dialect(p, encoding=encoding)
+            df = pd.read_csv(p, sep=sep, decimal=decimal, low_memory=False, encoding=encoding,
+                             compression="gzip" if content == "gzip" else "infer")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"The {name} file {str(p)!r} is not UTF-8 text (it holds the byte "
+            f"{exc.object[exc.start]:#04x}); it was probably saved as Latin-1 or "
+            f"Windows-1252. Re-save it as UTF-8 (or write Parquet) and pass that file."
+        ) from exc
+    except (ValueError, OSError, EOFError, pd.errors.ParserError) as exc:
         raise InputError(
             f"Cannot read the {name} file {str(p)!r} as {kind.upper()}: {exc}. Check that "
             f"the file is a valid {kind.upper()} file and not truncated."
         ) from exc
+    if kind != "parquet":
+        _refuse_repeated_header(p, df, name=name, sep=sep, encoding=encoding,
+                                gzipped=content == "gzip")
     if df.shape[1] == 0:
         raise InputError(
             f"The {name} file {str(p)!r} has no columns. Check that it is the right file "
@@ -95,7 +118,91 @@ def read_table(path: str | os.PathLike[str], *, name: str = "table") -> pd.DataF
     return df
 
 
-def _csv_dialect(path: Path) -> tuple[str, str]:
+#: What a file's first bytes say it is, for the error that names it.
+_CONTENTS = {
+    "zip": "a zip archive (an Excel .xlsx workbook is one)",
+    "excel": "an old Excel (.xls) workbook",
+    "arrow": "an Arrow/Feather file",
+    "json": "JSON text",
+}
+
+
+def _sniff(path: Path) -> str:
+    """The kind of content from the first bytes, whatever the file's name says."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return "text"  # let the reader raise its own, clearer error
+    if not head:
+        return "empty"
+    for magic, kind in ((b"PAR1", "parquet"), (b"\x1f\x8b", "gzip"), (b"PK\x03\x04", "zip"),
+                        (b"\xd0\xcf\x11\xe0", "excel"), (b"ARROW1", "arrow"),
+                        (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if head.startswith(magic):
+            return kind
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        return "json"
+    return "text"
+
+
+def _refuse_repeated_header(path: Path, df: pd.DataFrame, *, name: str, sep: str,
+                            encoding: str, gzipped: bool) -> None:
+    """pandas renames a repeated header (``amount``, ``amount.1``): refuse it instead,
+    as the checks refuse repeated column names in memory."""
+    import csv
+    import gzip
+
+    if not any("." in str(c) for c in df.columns):
+        return  # nothing could have been renamed
+    opener: Any = gzip.open if gzipped else open
+    with opener(path, "rt", encoding=encoding, newline="") as handle:
+        header = next(csv.reader(handle, delimiter=sep), [])
+    header = [h.lstrip("\ufeff") for h in header]
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise InputError(
+            f"The {name} file {str(path)!r} repeats the column name(s) {repeated} in its "
+            f"header; pandas would rename the copies ({repeated[0]}.1) and the checks would "
+            f"compare the wrong columns. Give every column a distinct name."
+        )
+
+
+def parse_times(values: pd.Series) -> pd.Series:
+    """Times in UTC without a zone, from any way a table can hold them.
+
+    Datetimes (a zone is converted to UTC); epoch numbers, their unit read off their
+    magnitude (seconds below 1e11, milliseconds below 1e14, microseconds below 1e17,
+    else nanoseconds); text in one format or several, with or without UTC offsets,
+    even mixed ones (converted to UTC; text without an offset is taken as UTC).
+    Values that do not parse become NaT; the caller decides how many may.
+    """
+    import warnings
+
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = values
+    elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        finite = values[values.notna()]
+        top = float(finite.abs().max()) if len(finite) else 0.0
+        unit = next(u for limit, u in ((1e11, "s"), (1e14, "ms"), (1e17, "us"), (1e300, "ns"))
+                    if top < limit)
+        out = pd.to_datetime(values, unit=unit, errors="coerce")
+    else:
+        with warnings.catch_warnings():  # "could not infer format": retried just below
+            warnings.simplefilter("ignore", UserWarning)
+            out = pd.to_datetime(values, errors="coerce", utc=True)  # one inferred format
+        failed = out.isna() & values.notna()
+        if failed.any():  # the format was inferred from the first value; others may differ
+            retry = pd.to_datetime(values[failed], errors="coerce", utc=True, format="mixed")
+            out = out.where(~failed, retry)
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def _csv_dialect(path: Path, *, encoding: str = "utf-8") -> tuple[str, str]:
     """Separator and decimal mark of a text table, from its first lines.
 
     Commas (tabs for ``.tsv``) unless the header splits into more columns on ``;``,
@@ -108,9 +215,9 @@ def _csv_dialect(path: Path) -> tuple[str, str]:
     import re
 
     default = "\t" if path.name.lower().endswith(".tsv") else ","
-    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    opener: Any = gzip.open if _sniff(path) == "gzip" else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        with opener(path, "rt", encoding=encoding, errors="replace") as handle:
             lines = [handle.readline() for _ in range(50)]
     except (OSError, EOFError):
         return default, "."

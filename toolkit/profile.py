@@ -379,7 +379,9 @@ def _time_counts(df: pd.DataFrame, timestamp: str, freq: str) -> pd.Series:
             f"The timestamp column {timestamp!r} is not in the table; its columns are "
             f"{list(df.columns)[:20]}. Pass the name of a date or time column."
         )
-    ts = pd.to_datetime(df[timestamp], errors="coerce")
+    from toolkit.io import parse_times
+
+    ts = parse_times(df[timestamp])
     return ts.dt.floor(freq).value_counts(dropna=True).sort_index().rename("rows")
 
 

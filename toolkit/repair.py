@@ -26,14 +26,15 @@ Repair = Callable[[Finding, "pd.DataFrame", "pd.DataFrame", dict[str, Any]], "pd
 def event_times(values: pd.Series) -> pd.Series:
     """Times as naive UTC, whatever they arrive as (zoned, mixed offsets, text), the
     way the checks date their findings, so the two compare; unparseable values are NaT."""
-    import pandas as pd
 
     from toolkit.checks._common import as_datetime
 
     try:
         return as_datetime(values, name="current", column=str(values.name))
-    except (ValueError, TypeError):  # mixed offsets, or mostly unparseable: coerce
-        return pd.to_datetime(values, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
+    except (ValueError, TypeError):  # mostly unparseable: what parses, the rest NaT
+        from toolkit.io import parse_times
+
+        return parse_times(values)
 
 
 def _mask(current: pd.DataFrame, evidence: dict[str, Any], ctx: dict[str, Any]) -> Any:

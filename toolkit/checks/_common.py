@@ -253,14 +253,9 @@ def take(series: pd.Series, positions: np.ndarray | None) -> pd.Series:
 
 def as_datetime(series: pd.Series, *, name: str, column: str) -> pd.Series:
     """Parse a timestamp column; raise InputError when most values do not parse."""
-    if pd.api.types.is_datetime64_any_dtype(series):
-        out = series
-    else:
-        out = pd.to_datetime(series, errors="coerce")  # one inferred format: fast
-        if (out.isna() & series.notna()).mean() > 0.1:
-            out = pd.to_datetime(series, errors="coerce", format="mixed")
-    if getattr(out.dt, "tz", None) is not None:
-        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    from toolkit.io import parse_times
+
+    out = parse_times(series)  # epochs by magnitude, mixed offsets to UTC
     bad = out.isna() & series.notna()
     if len(series) and bad.mean() > 0.5:
         raise InputError(
