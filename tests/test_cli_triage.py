@@ -163,3 +163,12 @@ def test_a_stage_that_cannot_run_is_said_not_hidden(files, tmp_path):
     found = json.loads((tmp_path / "out.json").read_text())["findings"]
     failed = [f for f in found if f["check"] == "triage.stage_failed"]
     assert [f["severity"] for f in failed] == ["info", "info"]
+
+
+def test_a_window_too_small_for_intervals_is_bad_input(files, tmp_path):
+    # A one-row reference gave a confident critical drift finding (CI 0.66-0.67).
+    pd.read_csv(files / "ref.csv").head(1).to_csv(tmp_path / "one.csv", index=False)
+    args = base(files)
+    args[args.index("--reference") + 1] = str(tmp_path / "one.csv")
+    assert_bad_input(steward(*args), "reference window has 1 row", "at least 30",
+                     "Widen the window")

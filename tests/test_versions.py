@@ -366,6 +366,9 @@ def test_cli_writes_ranked_findings_and_fails_cleanly(tmp_path, train, test_data
     onto_data = [*args[:-1], str(tmp_path / "data.csv")]
     assert main(onto_data) == 2 and "also an input" in capsys.readouterr().err
     assert (tmp_path / "data.csv").read_bytes() == data
+    test_data.head(5).to_csv(tmp_path / "few.csv", index=False)
+    few = [a if a != str(tmp_path / "data.csv") else str(tmp_path / "few.csv") for a in args]
+    assert main(few) == 2 and "at least 30 rows" in capsys.readouterr().err
     for impossible in ("5", "nan"):
         assert main([*args, "--target", "y", "--threshold", impossible]) == 2
         assert "threshold must be a number within version A's scores" in capsys.readouterr().err

@@ -137,6 +137,10 @@ def _finding(name: str, st: dict[str, Any], bins: pd.DataFrame, q: pd.DataFrame)
     )
 
 
+#: Fewest finite scores per window (as for feature drift).
+_MIN_SCORES = 30
+
+
 def prediction_drift(
     ref_scores: Any,
     cur_scores: Any,
@@ -193,6 +197,11 @@ def prediction_drift(
     )
     a, b = ref_s.to_numpy(), cur_s.to_numpy()
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    if min(len(a), len(b)) < _MIN_SCORES:
+        raise InputError(
+            f"Prediction drift of {name!r} needs at least {_MIN_SCORES} scores in each window; "
+            f"got {len(a)} in the reference and {len(b)} in the current. Widen the windows."
+        )
     st: dict[str, Any] = {
         "psi": psi(r, c),
         "effect": effect,

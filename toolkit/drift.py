@@ -135,6 +135,11 @@ def _same_edges(a: Any, b: Any) -> bool:
     return isinstance(a, tuple) and isinstance(b, tuple) and a == b
 
 
+#: Fewest rows per window a drift statistic is measured on: below it, a bootstrap
+#: interval of one or two rows is as narrow as it is meaningless.
+MIN_ROWS = 30
+
+
 def _skip_reason(ref: ColumnProfile | None, cur: ColumnProfile | None) -> str | None:
     if ref is None:
         return "only in the current window (see the schema check)"
@@ -144,6 +149,9 @@ def _skip_reason(ref: ColumnProfile | None, cur: ColumnProfile | None) -> str | 
         return f"type changed ({ref.kind} to {cur.kind}; see the schema check)"
     if ref.kind == "datetime":
         return "date or time column: time moves between windows (see the volume checks)"
+    if min(ref.count, cur.count) < MIN_ROWS:
+        return (f"too few rows to measure drift ({ref.count} in the reference, {cur.count} "
+                f"in the current; at least {MIN_ROWS} in each)")
     if not _same_edges(ref.edges, cur.edges) or ref.counts is None:
         return "the current profile was binned on other edges; profile it on reference.edges()"
     if _looks_sequential(ref, cur):

@@ -151,6 +151,15 @@ def _check_columns(reference: pd.DataFrame, current: pd.DataFrame, **columns: st
         raise InputError(
             f"The {empty} window has no rows. Pass a file with data, or widen the window."
         )
+    from toolkit.drift import MIN_ROWS
+
+    for label, df in (("reference", reference), ("current", current)):
+        if len(df) < MIN_ROWS:
+            raise InputError(
+                f"The {label} window has {len(df)} row{'s' if len(df) > 1 else ''}; drift, "
+                f"repairs and their intervals need at least {MIN_ROWS} in each window. "
+                f"Widen the window."
+            )
     from toolkit.checks._common import require_frame
 
     for label, df in (("reference", reference), ("current", current)):

@@ -238,6 +238,10 @@ def _default_segments(data: pd.DataFrame, candidates: list[str]) -> list[str]:
     return out
 
 
+#: Fewest rows two versions are compared on (paired intervals need some).
+_MIN_ROWS = 30
+
+
 def compare_versions(
     data: pd.DataFrame,
     *,
@@ -306,7 +310,13 @@ def compare_versions(
 
     if not isinstance(data, pd.DataFrame) or data.empty:
         raise InputError(
-            "compare_versions needs a non-empty DataFrame of rows to score with both versions."
+            "compare_versions needs a non-empty DataFrame of rows to score with both versions; "
+            "the data has no rows. Pass a file with data (--data)."
+        )
+    if len(data) < _MIN_ROWS:
+        raise InputError(
+            f"compare_versions needs at least {_MIN_ROWS} rows to compare two versions with "
+            f"intervals; the data has {len(data)}. Pass more rows (--data)."
         )
     target = target or None  # templates pass "" for "no target"
     a, _ = load_model(model_a, name="version A (model_a)")
