@@ -318,3 +318,18 @@ def test_sampling_a_chunked_text_column_keeps_values_dtype_and_index():
     for positions in (np.array([0, 1, 199, 200, 201, 799]), np.arange(0, 800, 7),
                       np.array([5, 3, 1])):  # the last unsorted: the plain path
         pd.testing.assert_series_equal(C.take(s, positions), s.iloc[positions])
+
+
+def test_new_infinities_are_named_not_counted_as_negatives(pair):
+    # A held-out tester's column of -inf was reported as "10% negative values".
+    from toolkit.checks.ranges import range_violations
+
+    ref, cur = pair
+    cur.loc[cur.index[:300], "amount"] = -np.inf
+    cur.loc[cur.index[300:360], "amount"] = np.inf
+    found = {f.check: f for f in range_violations(ref, cur)}
+    inf = found["ranges.infinite_values"]
+    assert (inf.evidence["negative_infinite"], inf.evidence["positive_infinite"]) == (300, 60)
+    assert "300 -inf and 60 +inf" in inf.summary and inf.severity == "warning"
+    assert "ranges.negative_values" not in found
+    assert "ranges.out_of_range" not in found

@@ -124,3 +124,20 @@ def test_complex_codes_are_values_like_the_profiles_count_them() -> None:
     remapped = [f for f in found if f.check == "categories.remapped_codes"]
     assert [f.features for f in remapped] == [("k",)]
     assert not any(f.check == "scale.unit_change" for f in found)
+
+
+def test_integer_column_names_with_a_timestamp() -> None:
+    # A held-out tester: "TypeError: keywords must be strings" when the timestamp
+    # column's name is an integer (a CSV read with header=None gives such names).
+    rng = np.random.default_rng(0)
+    n = 500
+
+    def window(shift: float) -> pd.DataFrame:
+        return pd.DataFrame({0: pd.date_range("2024-01-01", periods=n, freq="h").astype(str),
+                             1: rng.normal(shift, 1, n), 2: rng.choice(["a", "b"], n)})
+
+    ref, cur = window(0.0), window(1.0)
+    kept = ref.copy()
+    found = drift.check_windows(ref, cur, timestamp=0).findings
+    assert [f.features for f in found if f.check == "drift.feature"] == [("1",)]
+    pd.testing.assert_frame_equal(ref, kept)

@@ -85,21 +85,30 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
         n_ref, n = rp.count - rp.nulls, cp.count - cp.nulls  # infinities included
         if n_ref < MIN_REFERENCE or not n or not rp.n_finite:
             continue
+        # Infinities the reference never had are their own finding, not negatives or
+        # out-of-range values; those it had are ordinary.
+        new_neginf = 0 if rp.n_neginf else cp.n_neginf
+        new_posinf = 0 if rp.n_posinf else cp.n_posinf
+        if new_neginf or new_posinf:
+            f = _infinite(col, new_neginf, new_posinf, n_ref, n, z)
+            if f is not None:
+                findings.append(f)
+        negatives = cp.n_negative - new_neginf
         never_negative = rp.n_negative == 0
-        if never_negative and cp.n_negative:
-            f = _negative(col, cp, n_ref, n, z)
+        if never_negative and negatives:
+            f = _negative(col, cp, negatives, n_ref, n, z)
             if f is not None:
                 findings.append(f)
         elif rp.n_negative < RARE_NEGATIVE * n_ref:  # negatives were rare: did they grow?
-            f = _more_negative(col, float(rp.n_negative), n_ref, cp, n, z)
+            f = _more_negative(col, float(rp.n_negative), n_ref, cp, negatives, n, z)
             if f is not None:
                 findings.append(f)
         # The outer cells of the reference's bins hold what falls below its minimum and
-        # above its maximum; an infinity the reference also had is not out of range.
-        below = int(cp.counts[0]) - (cp.n_neginf if rp.n_neginf else 0)
+        # above its maximum, infinities included.
+        below = int(cp.counts[0]) - cp.n_neginf
         if never_negative:
-            below -= cp.n_negative  # reported as negative values
-        above = int(cp.counts[-2]) - (cp.n_posinf if rp.n_posinf else 0)
+            below -= negatives  # reported as negative values
+        above = int(cp.counts[-2]) - cp.n_posinf
         f = _out_of_range(col, cp, max(below, 0), max(above, 0), (rp.min, rp.max), n_ref, n,
                           z, never_negative, current[col])
         if f is not None:
@@ -139,14 +148,31 @@ def _out_of_range(col, cp, below, above, bounds, n_ref, n, z, never_negative,
 
 
 def _negative_examples(cp) -> list[float]:
-    values = [float(v) for v in cp.lowest if v < 0]
-    if cp.n_neginf:
-        values.insert(0, float("-inf"))
-    return sorted(set(values))[:5]
+    return sorted({float(v) for v in cp.lowest if -np.inf < v < 0})[:5]
 
 
-def _negative(col, cp, n_ref, n, z) -> Finding | None:
-    k = float(cp.n_negative)
+def _infinite(col, neginf, posinf, n_ref, n, z) -> Finding | None:
+    k = float(neginf + posinf)
+    lo, hi = C.wilson_interval(k, n, z=z)
+    kinds = " and ".join(f"{c:,} {s}inf" for c, s in ((neginf, "-"), (posinf, "+")) if c)
+    return Finding(
+        check="ranges.infinite_values", layer="data",
+        severity="warning" if lo >= 0.001 else "info",
+        score=C.clip01(0.35 + 5 * k / n),
+        summary=f"{col} holds {kinds} in the current window ({k / n:.2%} of its values); "
+        f"none of {n_ref:,} reference values was infinite.",
+        features=(col,),
+        evidence={"column": col, "count": int(k), "negative_infinite": int(neginf),
+                  "positive_infinite": int(posinf), "share": round(k / n, 6),
+                  "share_interval": [round(lo, 6), round(hi, 6)],
+                  "repair": "treat the infinite values as missing"},
+        next_step=f"Find what divides by zero or overflows upstream of {col} (a ratio with "
+        f"a zero denominator, a log of 0); most models cannot score infinity.",
+    )
+
+
+def _negative(col, cp, k, n_ref, n, z) -> Finding | None:
+    k = float(k)
     lo, hi = C.wilson_interval(k, n, z=z)
     if lo <= 3.0 / n_ref:
         return None
@@ -166,8 +192,8 @@ def _negative(col, cp, n_ref, n, z) -> Finding | None:
     )
 
 
-def _more_negative(col, k_ref, n_ref, cp, n, z) -> Finding | None:
-    k = float(cp.n_negative)
+def _more_negative(col, k_ref, n_ref, cp, k, n, z) -> Finding | None:
+    k = float(k)
     lo, hi = C.diff_interval(k_ref, n_ref, k, n, z=z)
     p_ref, p = k_ref / n_ref, k / n
     if lo <= PRACTICAL_NEGATIVE or p <= 2 * p_ref:
