@@ -78,6 +78,32 @@ def test_bad_configs_exit_2_without_starting_a_kernel(
     assert not reports.exists()
 
 
+def test_a_model_that_cannot_load_is_a_config_error(tmp_path: Path, capsys, monkeypatch) -> None:
+    # A held-out tester: an unloadable model file made the audit "BREACHED" (exit 1),
+    # as if the model had got worse; it is a config to fix (exit 2), before a kernel.
+    import toolkit.runner
+
+    monkeypatch.setattr(toolkit.runner, "run_template", lambda *a, **k: pytest.fail("ran"))
+    (tmp_path / "bad.joblib").write_bytes(b"not a pickle at all")
+    config = write_config(tmp_path, extra="model: bad.joblib\n")
+    assert cli.main(["audit", str(config), "--reports-dir", str(tmp_path / "r")]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "model:" in err and "bad.joblib" in err
+
+
+def test_timestamps_that_do_not_parse_cannot_pass_as_no_rows(tmp_path: Path, capsys) -> None:
+    # The time-column pre-filter skipped a file whose times did not parse, and the audit
+    # reported "breached: volume.rows = 0" (exit 1) instead of the parse error (exit 2).
+    config = write_config(tmp_path, data="garbage.csv")
+    (tmp_path / "garbage.csv").write_text("ts,x,label,score\n" + "\n".join(
+        f"garbage,{i / 10},{i % 2},0.5" for i in range(40)) + "\n")
+    args = ["audit", str(config), "--reports-dir", str(tmp_path / "r"), "--now",
+            "2024-03-09T03:00"]
+    assert cli.main(args) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "could not run" in err and "parses as a date or time" in err
+
+
 def test_bad_now_and_missing_config_exit_2(tmp_path: Path, capsys) -> None:
     config = write_config(tmp_path)
     assert cli.main(["audit", str(config), "--now", "next tuesday"]) == 2

@@ -85,7 +85,10 @@ def _outside(path: str, column: str, span: Window) -> bool:
             sep, decimal = _csv_dialect(Path(path))  # as read_table reads the whole file
             values = pd.read_csv(path, usecols=[column], sep=sep, decimal=decimal,
                                  low_memory=False)[column]
-        return not _in(_parse_times(values), span).any()
+        times = _parse_times(values)
+        if values.notna().any() and times.isna().mean() > 0.5:
+            return False  # times that do not parse: the full read says so, by name
+        return not _in(times, span).any()
     except Exception:  # a missing column or a bad file: the full read reports it clearly
         return False
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from toolkit._audit_config import AuditConfig, Window, load_config, parse_now
 from toolkit._audit_history import History, history_path
-from toolkit._exceptions import StewardError
+from toolkit._exceptions import ConfigError, StewardError
 
 __all__ = ["EXIT_CODES", "AuditRun", "run_audit"]
 
@@ -106,6 +106,14 @@ def run_audit(config: str | Path | AuditConfig, *, reports_dir: str | Path = "re
         The config is invalid; nothing ran and no folder was made.
     """
     cfg = config if isinstance(config, AuditConfig) else load_config(config)
+    if cfg.model is not None:  # a model that cannot load is a config to fix, not a breach
+        from toolkit._exceptions import ModelError
+        from toolkit.io import load_model
+
+        try:
+            load_model(cfg.model, name="audit model")
+        except ModelError as exc:
+            raise ConfigError(f"model: {exc}") from exc
     at = parse_now(now)
     window = cfg.window_at(at)
     history = History(history_path(reports_dir))
