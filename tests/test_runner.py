@@ -115,3 +115,7 @@ def test_a_failed_run_does_not_read_as_a_clean_one(tmp_path, capsys):
     with pytest.raises(RunError) as info:
         raise_for_status(ended)
     assert "leave timestamp unset. The partial report" in str(info.value)
+    assert info.value.bad_input  # a cell that rejects an input: exit 2, as before a kernel
+    with pytest.raises(RunError) as info:
+        raise_for_status(run)  # the tiny notebook's RuntimeError: a failed run, exit 1
+    assert not info.value.bad_input

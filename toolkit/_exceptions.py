@@ -40,6 +40,9 @@ class ConfigError(StewardError, ValueError):
 class RunError(StewardError):
     """A template run failed part-way; ``run_dir`` still holds its partial report."""
 
-    def __init__(self, message: str, *, run_dir: object = None) -> None:
+    def __init__(self, message: str, *, run_dir: object = None, bad_input: bool = False) -> None:
         super().__init__(message)
         self.run_dir = run_dir
+        #: True when the failing cell rejected an input (InputError and its kind): the
+        #: command exits 2, as for bad input caught before the kernel started.
+        self.bad_input = bad_input

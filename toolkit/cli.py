@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(args))
     except RunError as exc:
         _fail(str(exc))
-        return 1
+        return 2 if exc.bad_input else 1
     except StewardError as exc:
         _fail(str(exc))
         return 2

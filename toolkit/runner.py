@@ -19,6 +19,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import sys
 import uuid
 from collections.abc import Mapping
@@ -397,11 +398,13 @@ def _versions() -> dict[str, str | None]:
 def raise_for_status(result: RunResult) -> RunResult:
     """Raise :class:`RunError` naming the run folder when the run failed."""
     if not result.ok:
+        rejected = re.match(r"cell \d+ raised (InputError|ModelError|ParameterError|ConfigError):",
+                            str(result.error or ""))
         raise RunError(
             f"The template run failed: {str(result.error).rstrip('.')}. The partial report, the executed "
             f"notebook and the manifest are in {result.run_dir}; open report.html to see "
             f"the failing cell.",
-            run_dir=result.run_dir,
+            run_dir=result.run_dir, bad_input=rejected is not None,
         )
     return result
 
