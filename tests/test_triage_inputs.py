@@ -167,3 +167,14 @@ def test_attribution_sample_does_not_depend_on_how_busy_the_machine_is(case, mon
     assert [(f.check, f.features, f.severity, f.score) for f in first.findings] == \
         [(f.check, f.features, f.severity, f.score) for f in again.findings]
     assert any(f.check.startswith("attribution.") for f in first.findings)
+
+
+def test_a_scoped_investigation_says_its_scope_wherever_its_numbers_go(case):
+    # "missing in 53% of current rows" was 53% of one hospital's rows: a held-out
+    # judge read it as the whole window's. The verdict and every finding carry the scope.
+    inv = run(case, segment="plan == 'basic'")
+    assert inv.verdict.headline.startswith("Within plan == 'basic': ")
+    assert {f.evidence.get("scope") for f in inv.findings} == {"plan == 'basic'"}
+    unscoped = run(case)
+    assert not unscoped.verdict.headline.startswith("Within")
+    assert all("scope" not in f.evidence for f in unscoped.findings)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from toolkit._exceptions import InputError
@@ -308,7 +308,13 @@ def investigate(
     seconds["repairs"] = time.perf_counter() - started
     ranked = rank_hypotheses([*findings, *(_stage_failed(n, e) for n, e in failed.items())],
                              symptom)
-    return Investigation(frame_, ranked, _verdict(ranked, symptom, owners or {}), symptom,
+    scope = frame_.segment if frame_.segment and "segment" not in notes else None
+    if scope:  # every share and count was measured inside it: say so wherever they go
+        ranked = [f.replace(evidence={**f.evidence, "scope": scope}) for f in ranked]
+    verdict = _verdict(ranked, symptom, owners or {})
+    if scope:
+        verdict = replace(verdict, headline=f"Within {scope}: {verdict.headline}")
+    return Investigation(frame_, ranked, verdict, symptom,
                          stages, notes, seconds, stage_checks, reference, current)
 
 
