@@ -174,3 +174,52 @@ def test_best_split_is_the_brute_force_split_first_among_ties():
     step = np.r_[np.zeros(25), np.full(15, 4.6)]
     assert _best_split(step) == 25
     assert _best_split(np.ones(40)) == 1
+
+
+def _sites(rng, n, *, start="2024-03-01", days=14):
+    """Sensors on sites inside regions (a site holds one region's rows only)."""
+    df = _frame(rng, n, start=start, days=days)
+    df["site"] = rng.choice([f"s{i}" for i in range(8)], n)
+    df["region"] = df["site"].map({f"s{i}": "north" if i < 4 else "south" for i in range(8)})
+    df["temp"] = rng.normal(18, 4, n)
+    return df
+
+
+def test_change_from_a_date_in_one_segment(rng):
+    # Held-out incidents: a firmware version reporting kPa as Pa from a date, and a
+    # region's stores sending minutes from a date. Neither the whole window, nor the
+    # date alone, nor the segment alone is one factor; the segment from the date is.
+    ref, cur = _sites(rng, 8000), _sites(rng, 8000, start="2024-03-15")
+    since = pd.Timestamp("2024-03-22")
+    hit = (cur["region"] == "south") & (cur["ts"] >= since)
+    cur.loc[hit, "distance"] *= 1000
+    (f,) = unit_changes(ref, cur, timestamp="ts")
+    ev = f.evidence
+    assert (ev["factor"], f.segment) == (1000.0, "region == 'south'")  # the region, not a site
+    assert abs(pd.Timestamp(ev["since"]) - since) < pd.Timedelta("3h")
+    assert ev["share_affected"] == pytest.approx(hit.mean(), abs=0.01)
+
+
+def test_temperatures_converted_to_fahrenheit_are_an_affine_unit_change(rng):
+    # x1.8 + 32 is no factor: it was called "x2.205, kg to lb", and dividing undoes
+    # nothing. The conversion is named, with its offset, and the repair inverts it.
+    from toolkit.findings import Finding
+    from toolkit.repair import rescale
+
+    ref, cur = _sites(rng, 6000), _sites(rng, 6000, start="2024-03-15")
+    truth = cur.copy()
+    b = cur["site"] == "s2"
+    cur.loc[b, "temp"] = cur.loc[b, "temp"] * 1.8 + 32
+    (f,) = unit_changes(ref, cur, timestamp="ts")
+    ev = f.evidence
+    assert (ev["column"], ev["factor"], ev["offset"]) == ("temp", 1.8, 32.0)
+    assert "Celsius to Fahrenheit" in ev["conversion"] and f.segment == "site == 's2'"
+    assert f.severity == "critical" and "(x - 32) / 1.8" in f.next_step
+    undone = rescale(Finding(check=f.check, layer=f.layer, summary=f.summary,
+                             evidence=ev), ref, cur, {"timestamp": "ts"})
+    np.testing.assert_allclose(undone["temp"], truth["temp"])
+    # A true factor near the same ratio stays a factor: pounds are kilograms x 2.205.
+    ref2, cur2 = _sites(rng, 6000), _sites(rng, 6000)
+    cur2["amount"] *= 2.20462
+    (g,) = unit_changes(ref2, cur2)
+    assert g.evidence["offset"] == 0.0 and "kg to lb" in g.evidence["conversion"]

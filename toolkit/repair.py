@@ -57,7 +57,7 @@ def _mask(current: pd.DataFrame, evidence: dict[str, Any], ctx: dict[str, Any]) 
 
 def rescale(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
             ctx: dict[str, Any]) -> pd.DataFrame | None:
-    """Divide the affected values by the unit factor."""
+    """Undo the unit change on the affected values: ``(x - offset) / factor``."""
     ev = dict(finding.evidence)
     col, factor = ev.get("column"), ev.get("factor")
     if col not in current.columns or not factor:
@@ -66,7 +66,8 @@ def rescale(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
     if mask is None:
         return None
     out = current.copy()
-    out.loc[mask, col] = out.loc[mask, col] / float(factor)
+    offset = float(ev.get("offset") or 0.0)  # affine conversions: temperatures
+    out.loc[mask, col] = (out.loc[mask, col] - offset) / float(factor)
     return out
 
 

@@ -50,6 +50,15 @@ KNOWN_FACTORS: tuple[tuple[float, str], ...] = _BASE_FACTORS + tuple(
     (1.0 / f, f"÷{label[1:]}") for f, label in _BASE_FACTORS
 )
 
+#: Conversions that add an offset (current = factor * reference + offset): a pure
+#: factor cannot describe them, and dividing would not undo them.
+AFFINE_CONVERSIONS: tuple[tuple[float, float, str], ...] = (
+    (1.8, 32.0, "x1.8 + 32, Celsius to Fahrenheit"),
+    (5 / 9, -160 / 9, "(x - 32) / 1.8, Fahrenheit to Celsius"),
+    (1.0, 273.15, "x + 273.15, Celsius to kelvin"),
+    (1.0, -273.15, "x - 273.15, kelvin to Celsius"),
+)
+
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 #: Factors within this ratio of 1 are never a unit change (ordinary drift).
 MIN_LOG_FACTOR = math.log(1.4)
@@ -287,22 +296,23 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
         return None
     cur_logs = np.sort(cur_logs)
     whole = robust_ratio(ref_logs, cur_logs)
-    verdict = _verdict(whole)
+    verdict, affine = _judged(whole, _values(reference, col, prep.ref_pos), cur_vals)
     if verdict is not None:
-        return _finding(col, whole, verdict, since=None, share=1.0, segment=None)
+        return _finding(col, whole, verdict, since=None, share=1.0, segment=None, affine=affine)
     if prep.cur_time is not None:
-        found = _time_step(ref_logs, cur_vals, col, prep)
+        found = _time_step(ref_logs, cur_vals, col, prep,
+                           ref_raw=_values(reference, col, prep.ref_pos))
         if found is not None:
             return found
     if not _tails_moved(ref_logs, cur_logs):
         return None  # a segment of any size rescaled would move the outer quantiles
     ref_vals = _values(reference, col, prep.ref_pos)
-    for seg_col, coded in prep.segments.items():
-        if seg_col != col:
-            found = _segment_step(current, col, seg_col, coded, ref_vals, cur_vals)
-            if found is not None:
-                return found
-    return None
+    found = [_segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep)
+             for seg_col, coded in prep.segments.items() if seg_col != col]
+    # A region and a store inside it can both hold the change: the broadest scope that
+    # explains it is the one to report (a store would leave the region's others out).
+    found = [f for f in found if f is not None]
+    return max(found, key=lambda f: f.evidence["share_affected"]) if found else None
 
 
 #: Largest move of an outer quantile of ``log |x|`` that is not a rescaled share.
@@ -367,14 +377,18 @@ def _best_split(m: np.ndarray) -> int:
     return int(np.argmax(tied)) + 1
 
 
-def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
-    order = prep.cur_order
+def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
+               order: np.ndarray | None = None,
+               segment: tuple[str, Any, np.ndarray] | None = None) -> Finding | None:
+    """A change from a date on; inside one segment when ``segment`` is (column, value,
+    current frame) and ``order`` the time order of the segment's sampled rows."""
+    order = prep.cur_order if order is None else order
     if order is None or prep.cur_time is None:
         return None
     with np.errstate(divide="ignore", invalid="ignore"):
         logs = np.log(np.abs(cur_vals[order]))
     ok = np.isfinite(logs)
-    logs, t = logs[ok], prep.cur_time[order][ok]
+    logs, t, raw = logs[ok], prep.cur_time[order][ok], cur_vals[order][ok]
     if len(logs) < 8 * MIN_VALUES:
         return None
     n_buckets = int(min(40, len(logs) // MIN_VALUES))
@@ -392,18 +406,24 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared) -> Finding | None:
     since = t[j]
     after = robust_ratio(ref_logs, np.sort(logs[j:]))
     before = robust_ratio(ref_logs, np.sort(logs[:j])) if j >= MIN_VALUES else None
-    verdict = _verdict(after)
-    if verdict is None or (before is not None and _verdict(before) is not None):
+    verdict, affine = _judged(after, ref_raw, raw[j:])
+    if verdict is None or (before is not None and _judged(before, ref_raw, raw[:j])[0] is not None):
         return None
     if before is not None and abs(before.log_factor) > 0.5 * abs(after.log_factor):
         return None
     full = prep.cur_time_full
     share = float(np.mean(full >= since)) if full is not None else float(len(logs) - j) / len(logs)
+    where = None
+    if segment is not None:  # the share of all rows: in the segment and after the date
+        seg_col, value, frame = segment
+        where = C.segment_expr(seg_col, value)
+        in_segment = (frame[seg_col] == value).fillna(False).to_numpy(dtype=bool)
+        share = float(np.mean(in_segment & (full >= since))) if full is not None else share
     base = float(np.median(ref_logs))
     timeline = [{"start": C.iso(t[c[0]]), "log10_ratio": round((v - base) / math.log(10), 4)}
                 for c, v in zip(chunks, m)]
-    return _finding(col, after, verdict, since=C.iso(since), share=share, segment=None,
-                    extra={"timeline": timeline})
+    return _finding(col, after, verdict, since=C.iso(since), share=share, segment=where,
+                    extra={"timeline": timeline}, affine=affine)
 
 
 def _group_median_logs(values: np.ndarray, grouping: _Grouping) -> tuple[np.ndarray, ...]:
@@ -412,7 +432,7 @@ def _group_median_logs(values: np.ndarray, grouping: _Grouping) -> tuple[np.ndar
     return grouping.medians(logs)
 
 
-def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals) -> Finding | None:
+def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep) -> Finding | None:
     ref_group, cur_group, uniques = coded
     ref_codes, cur_codes = ref_group.codes, cur_group.codes
     rm, rn = _group_median_logs(ref_vals, ref_group)
@@ -426,26 +446,71 @@ def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals) -> Finding |
         return None
     in_ref, in_cur = ref_codes == k, cur_codes == k
     r_in = robust_ratio(np.sort(_logabs(ref_vals[in_ref])), np.sort(_logabs(cur_vals[in_cur])))
-    verdict = _verdict(r_in)
-    if verdict is None:
-        return None
     rest_ref, rest_cur = _logabs(ref_vals[~in_ref]), _logabs(cur_vals[~in_cur])
     if len(rest_ref) >= MIN_VALUES and len(rest_cur) >= MIN_VALUES:
         rest = robust_ratio(np.sort(rest_ref), np.sort(rest_cur))
         if abs(rest.log_factor) > 0.5 * abs(r_in.log_factor):
             return None  # the whole column moved, not one segment
     value = uniques[k]
+    verdict, affine = _judged(r_in, ref_vals[in_ref], cur_vals[in_cur])
+    if verdict is None:  # not one factor on the whole segment: from a date on, inside it?
+        if prep.cur_order is None or prep.cur_time is None:
+            return None
+        return _time_step(np.sort(_logabs(ref_vals[in_ref])), cur_vals, col, prep,
+                          ref_raw=ref_vals[in_ref], order=prep.cur_order[in_cur[prep.cur_order]],
+                          segment=(seg_col, value, current))
     share = float((current[seg_col] == value).mean())
     return _finding(col, r_in, verdict, since=None, share=share,
-                    segment=C.segment_expr(seg_col, value))
+                    segment=C.segment_expr(seg_col, value), affine=affine)
 
 
-def _finding(col, r: Ratio, verdict, *, since, share, segment, extra=None) -> Finding:
+def _judged(r: Ratio, ref_raw: np.ndarray, cur_raw: np.ndarray
+            ) -> tuple[tuple[float, str, str] | None, tuple[float, float, str] | None]:
+    """(verdict, affine conversion): a known conversion with an offset first, when the
+    scale moved at all (Celsius to Fahrenheit moves it 1.8 times or more above 0 °C),
+    else a factor (:func:`_verdict`)."""
+    if abs(r.log_factor) >= MIN_LOG_FACTOR:
+        affine = _affine(ref_raw, cur_raw)
+        if affine is not None:
+            return (affine[0], affine[2], "critical"), affine
+    return _verdict(r), None
+
+
+def _affine(ref_values: np.ndarray, cur_values: np.ndarray) -> tuple[float, float, str] | None:
+    """The known affine conversion that maps reference quantiles onto current ones far
+    better than any pure factor does, or None.
+
+    Both are judged on raw values at the deciles and quartiles: a conversion fits when
+    its largest miss is under a tenth of the current interquartile range, and wins when
+    the best pure factor (least squares through 0) misses by at least three times more.
+    """
+    ref_values = ref_values[np.isfinite(ref_values)]
+    cur_values = cur_values[np.isfinite(cur_values)]
+    if min(len(ref_values), len(cur_values)) < MIN_VALUES:
+        return None
+    probs = (0.1, 0.25, 0.5, 0.75, 0.9)
+    rq, cq = np.quantile(ref_values, probs), np.quantile(cur_values, probs)
+    iqr = cq[3] - cq[1]
+    if not iqr > 0:
+        return None
+    best = min(AFFINE_CONVERSIONS, key=lambda c: np.max(np.abs(c[0] * rq + c[1] - cq)))
+    miss = float(np.max(np.abs(best[0] * rq + best[1] - cq))) / iqr
+    factor = float(rq @ cq / (rq @ rq)) if rq @ rq > 0 else 0.0
+    pure_miss = float(np.max(np.abs(factor * rq - cq))) / iqr
+    return best if miss <= 0.1 and pure_miss >= 3 * miss else None
+
+
+def _finding(col, r: Ratio, verdict, *, since, share, segment, extra=None,
+             affine: tuple[float, float, str] | None = None) -> Finding:
     factor, label, severity = verdict
+    offset = 0.0
+    if affine is not None:
+        factor, offset, label = affine
     where = (f" from {since}" if since else "") + (f" where {segment}" if segment else "")
     evidence = {
         "column": col,
         "factor": float(factor),
+        "offset": float(offset),
         "measured_factor": round(r.factor, 6),
         "factor_interval": [round(math.exp(r.low), 6), round(math.exp(r.high), 6)],
         "conversion": label,
@@ -456,21 +521,28 @@ def _finding(col, r: Ratio, verdict, *, since, share, segment, extra=None) -> Fi
                       for q, a, b in r.per_quantile],
         "quantile_spread_log": round(r.spread, 4),
         "sampled_rows": {"reference": r.n_reference, "current": r.n_current},
-        "repair": "divide the affected current values by factor",
+        "repair": "subtract offset from the affected current values, then divide by factor",
     }
     evidence.update(extra or {})
+    if affine is not None:
+        severity = "critical"  # every value moved, by a conversion, not a drift
     score = C.clip01((0.55 if severity == "critical" else 0.35) + 0.4 * share)
+    summary = (f"{col} arrives {r.factor:.4g}× its reference scale{where}: looks like a "
+               f"unit change ({label}).")
+    undo = f"divide the affected values by {factor:.6g}"
+    if affine is not None:
+        summary = (f"{col} arrives converted{where}: current ≈ {factor:.4g} × reference "
+                   f"{'+' if offset >= 0 else '-'} {abs(offset):.4g}, a unit change ({label}).")
+        undo = f"undo it on the affected values, (x - {offset:.6g}) / {factor:.6g},"
     return Finding(
         check="scale.unit_change",
         layer="pipeline",
-        summary=f"{col} arrives {r.factor:.4g}× its reference scale{where}: looks like a "
-        f"unit change ({label}).",
+        summary=summary,
         severity=severity,
         score=score,
         features=(col,),
         segment=segment,
         evidence=evidence,
         next_step=f"Ask the owner of the upstream feed whether the unit of {col} changed"
-        f"{where}; to test the hypothesis, divide the affected values by {factor:.6g} "
-        f"and re-score.",
+        f"{where}; to test the hypothesis, {undo} and re-score.",
     )

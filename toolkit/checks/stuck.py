@@ -175,10 +175,15 @@ def _ordinary_run(reference, col, timestamp, order, since) -> bool:
     if ordered is None or order is None or len(ordered[0]) < 2:
         return False
     rows, times = ordered
-    codes, _ = pd.factorize(reference[col].to_numpy()[rows], use_na_sentinel=True)
-    breaks = np.flatnonzero((codes[1:] != codes[:-1]) | (codes[1:] < 0))
+    values = reference[col]
+    if C.is_number_column(values):  # NaN != NaN: a missing value ends a run
+        v = values.to_numpy(dtype="float64", na_value=np.nan)[rows]
+        breaks = np.flatnonzero(v[1:] != v[:-1])
+    else:
+        codes, _ = pd.factorize(values.to_numpy()[rows], use_na_sentinel=True)
+        breaks = np.flatnonzero((codes[1:] != codes[:-1]) | (codes[1:] < 0))
     starts = np.r_[0, breaks + 1]
-    ends = np.r_[breaks, len(codes) - 1]
+    ends = np.r_[breaks, len(rows) - 1]
     longest = (times[ends] - times[starts]).max()
     lasts = order[1][-1] - np.datetime64(pd.Timestamp(since).to_datetime64(), "ns")
     return bool(lasts <= 1.5 * longest)
