@@ -333,3 +333,18 @@ def test_new_infinities_are_named_not_counted_as_negatives(pair):
     assert "300 -inf and 60 +inf" in inf.summary and inf.severity == "warning"
     assert "ranges.negative_values" not in found
     assert "ranges.out_of_range" not in found
+
+
+def test_value_stuck_in_one_segment_from_a_date(pair):
+    # A held-out incident: one site's vibration sensor froze from a date. The rate
+    # after the date over all sites (a quarter stuck) hid a scope stuck at 100%.
+    ref, cur = pair
+    since = pd.Timestamp("2024-04-12")
+    hit = (cur["channel"] == "web") & (cur["ts"] >= since)
+    cur.loc[hit, "temp"] = 21.5
+    (f,) = stuck_values(ref, cur, timestamp="ts", segment_columns=["channel", "merchant"])
+    ev = f.evidence
+    assert (ev["column"], ev["value"], f.segment) == ("temp", 21.5, "channel == 'web'")
+    assert abs(pd.Timestamp(ev["since"]) - since) < pd.Timedelta("6h")
+    assert ev["share_in_scope"] > 0.95
+    assert ev["share_affected"] == pytest.approx(hit.mean(), abs=0.01)

@@ -57,7 +57,7 @@ def _mask(current: pd.DataFrame, evidence: dict[str, Any], ctx: dict[str, Any]) 
 
 def rescale(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
             ctx: dict[str, Any]) -> pd.DataFrame | None:
-    """Undo the unit change on the affected values: ``(x - offset) / factor``."""
+    """Undo the unit change on the affected values (subtract the offset, divide by the factor)."""
     ev = dict(finding.evidence)
     col, factor = ev.get("column"), ev.get("factor")
     if col not in current.columns or not factor:
@@ -195,6 +195,15 @@ REPAIRS: dict[str, Repair] = {
 }
 
 
+def _rescaled(finding: Finding) -> str:
+    """The rescale repair in words, with its numbers."""
+    ev = finding.evidence
+    factor, offset = float(ev["factor"]), float(ev.get("offset") or 0.0)
+    if offset:
+        return f"Undo the conversion on the affected values: (x - {offset:.6g}) / {factor:.6g}."
+    return f"Divide the affected values by {factor:.6g}."
+
+
 def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
            ctx: dict[str, Any]) -> tuple[str, pd.DataFrame] | None:
     """Apply the repair for ``finding``: ``(description, repaired current)`` or None.
@@ -212,6 +221,8 @@ def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
         if repaired is not None:
             if fn is restore_distribution:
                 return _restored(finding), repaired
+            if fn is rescale:
+                return _rescaled(finding), repaired
             return (fn.__doc__ or fn.__name__).strip().splitlines()[0], repaired
     if len(finding.features) != 1:  # the fallback restores one column, never a guess at several
         return None

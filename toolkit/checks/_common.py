@@ -528,7 +528,9 @@ def locate(mask: np.ndarray, current: pd.DataFrame, segs: list[str],
     ``base`` is the rate expected without the problem (the reference rate);
     ``reference`` = ``(mask, frame)`` gives per-segment base rates. Returns
     ``segment`` (an expression or None), ``since`` (ISO time or None) and
-    ``share_affected`` (the share of rows in that scope), plus the rates behind them.
+    ``share_affected`` (the share of rows in that scope), plus the rates behind them;
+    with both a segment and a date, ``rate_in_scope`` is the rate inside the segment
+    after the date, and the scope is their intersection.
     """
     out: dict[str, Any] = {"segment": None, "since": None, "share_affected": float(mask.mean())}
     seg = _sampled_segment(mask, current, segs, base, reference) if segs else None
@@ -550,6 +552,14 @@ def locate(mask: np.ndarray, current: pd.DataFrame, segs: list[str],
                 out.update(since=iso(times[j]), rate_before=before, rate_after=after)
                 if seg is None:
                     out["share_affected"] = (len(zt) - j) / len(mask)
+                else:  # in the segment and after the date: the rows the fault touched
+                    scope = np.zeros(len(mask), dtype=bool)
+                    scope[rows[j:]] = True
+                    scope &= (current[seg["column"]] == seg["value"]).fillna(False).to_numpy(
+                        dtype=bool)
+                    if scope.any():
+                        out.update(rate_in_scope=float(mask[scope].mean()),
+                                   share_affected=float(scope.mean()))
         out["timeline"] = rate_timeline(zt, times)
     return out
 

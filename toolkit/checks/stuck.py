@@ -153,7 +153,8 @@ def _repeated(col, top_ref: pd.Series, top_cur: pd.Series, reference, current, o
                         {"segment": None, "since": None, "share_affected": 1.0})
     ref_mask = (reference[col] == value).fillna(False).to_numpy(dtype=bool)
     where = C.locate(mask, current, segs, order, base=p_ref, reference=(ref_mask, reference))
-    in_scope = where.get("rate_after", where.get("rate_in_segment", p_cur))
+    in_scope = where.get("rate_in_scope", where.get("rate_after",
+                                                    where.get("rate_in_segment", p_cur)))
     p_ref = where.get("reference_rate_in_segment", p_ref)
     if where["since"] is None and where["segment"] is None and p_cur < 0.9:
         return None
