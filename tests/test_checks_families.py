@@ -348,3 +348,25 @@ def test_value_stuck_in_one_segment_from_a_date(pair):
     assert abs(pd.Timestamp(ev["since"]) - since) < pd.Timedelta("6h")
     assert ev["share_in_scope"] > 0.95
     assert ev["share_affected"] == pytest.approx(hit.mean(), abs=0.01)
+
+
+def test_codes_recoded_from_a_date_are_remapped_codes(pair):
+    # A held-out incident recoded M/F as male/female from a date: old and new codes
+    # both appear in the window, so nothing vanished and the new ones looked like a
+    # new population. From the date on they pair one to one.
+    ref, cur = pair
+    since = pd.Timestamp("2024-04-14")
+    after = cur["ts"] >= since
+    cur.loc[after, "channel"] = cur.loc[after, "channel"].map(
+        {"web": "online", "app": "mobile", "store": "store"})
+    found = {f.check: f for f in category_changes(ref, cur, columns=["channel"], timestamp="ts")}
+    f = found["categories.remapped_codes"]
+    assert "categories.unseen_values" not in found and f.layer == "pipeline"
+    assert {(m["new"], m["old"]) for m in f.evidence["mapping"]} == {("online", "web"),
+                                                                     ("mobile", "app")}
+    assert abs(pd.Timestamp(f.evidence["since"]) - since) < pd.Timedelta("6h")
+    assert f.evidence["share_affected"] == pytest.approx(
+        (after & cur["channel"].isin(["online", "mobile"])).mean(), abs=0.01)
+    # Without a time column the same rows stay unseen values, as before.
+    plain = {f.check for f in category_changes(ref, cur, columns=["channel"])}
+    assert "categories.unseen_values" in plain

@@ -62,7 +62,7 @@ def _categories(reference, current, **kw: Any) -> list[Finding]:
     cols = categorical_columns(reference, current, exclude=[kw["timestamp"], kw["prediction"]],
                                profiles=kw["profiles"])
     return category_changes(reference, current, columns=cols, profiles=kw["profiles"],
-                            random_state=kw["random_state"])
+                            timestamp=kw["timestamp"], random_state=kw["random_state"])
 
 
 def _stuck(reference, current, **kw: Any) -> list[Finding]:

@@ -88,7 +88,7 @@ def _counts(s: pd.Series, cp: Any = None) -> pd.Series:
 
 def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
                      columns: list[str] | None = None, max_values: int = 1000,
-                     profiles: tuple[Any, Any] | None = None,
+                     profiles: tuple[Any, Any] | None = None, timestamp: str | None = None,
                      random_state: int = 0) -> list[Finding]:
     """Unseen, vanished and remapped category values.
 
@@ -102,6 +102,10 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
     profiles : (Profile, Profile), optional
         Profiles of both windows from :func:`toolkit.profile.profile_pair`; their
         value counts are used when they hold every value of a column.
+    timestamp : str, optional
+        Time column of ``current``. New values that start at a date while old ones
+        stop there are a recoding from that date (old and new coexist in the window,
+        so nothing vanished over the whole of it).
     random_state : int, default=0
         Unused (the check is exact); kept for a uniform signature.
 
@@ -119,9 +123,54 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
     for col in columns:
         both = C.profiled(profiles, col) if profiles is not None else None
         rp, cp = both if both is not None else (None, None)
-        findings.extend(_column(col, _counts(reference[col], rp), _counts(current[col], cp),
-                                max_values, z))
+        rc = _counts(reference[col], rp)
+        found = _column(col, rc, _counts(current[col], cp), max_values, z)
+        unseen = [f for f in found if f.check == "categories.unseen_values"
+                  and f.severity != "info"]
+        if unseen and timestamp is not None:
+            dated = _dated_remap(col, rc, current, timestamp, max_values)
+            if dated is not None:  # the new values are the old ones, recoded from a date
+                found = [dated, *(f for f in found if f.check != "categories.unseen_values")]
+        findings.extend(found)
     return findings
+
+
+def _dated_remap(col, rc: pd.Series, current: pd.DataFrame, timestamp: str,
+                 max_values: int) -> Finding | None:
+    """A recoding from a date on: the unseen values start at a date, and on the rows
+    after it they pair one to one with reference values that no longer appear."""
+    order = C.time_order(current, timestamp, name="current")
+    if order is None:
+        return None
+    codes, uniques = pd.factorize(current[col], use_na_sentinel=True)
+    labels = np.array([_label(u) for u in uniques], dtype=object)
+    fresh = ~pd.Index(labels).isin(rc.index)
+    mask = (codes >= 0) & fresh[np.maximum(codes, 0)]
+    where = C.locate(mask, current, [], order, base=0.0)
+    if where["since"] is None:
+        return None
+    rows, times = order
+    after = np.zeros(len(current), dtype=bool)
+    after[rows[np.searchsorted(times, np.datetime64(pd.Timestamp(where["since"])), "left"):]] = True
+    counted = pd.Series(labels[codes[after & (codes >= 0)]]).value_counts()
+    n_ref, n_after = float(rc.sum()), float(counted.sum())
+    if n_after < MIN_ROWS:
+        return None
+    top_ref = rc.head(max_values)
+    gone = top_ref[~top_ref.index.isin(counted.index)]
+    vanished = gone[gone / n_ref * n_after >= MIN_EXPECTED]
+    unseen = counted[~counted.index.isin(rc.index)]
+    pairs = _pair(vanished, unseen[unseen >= MIN_EXPECTED], n_ref, n_after)
+    if not pairs:
+        return None
+    share = sum(float(counted[p[0]]) for p in pairs) / len(current)
+    f = _remap(col, pairs, n_after)
+    return f.replace(
+        summary=f.summary.replace(f"{col}: ", f"{col}, from {where['since']}: ", 1).replace(
+            "of current rows", "of current rows since then", 1),
+        severity="critical" if share >= 0.05 else "warning",
+        evidence={**f.evidence, "since": where["since"], "share_affected": round(share, 6),
+                  "timeline": where.get("timeline", [])})
 
 
 def _column(col, rc: pd.Series, cc: pd.Series, max_values: int, z: float) -> list[Finding]:
