@@ -141,3 +141,12 @@ def test_integer_column_names_with_a_timestamp() -> None:
     found = drift.check_windows(ref, cur, timestamp=0).findings
     assert [f.features for f in found if f.check == "drift.feature"] == [("1",)]
     pd.testing.assert_frame_equal(ref, kept)
+
+
+def test_run_checks_takes_one_family_by_name_and_names_missing_segment_columns() -> None:
+    # A held-out tester: families="schema" was read letter by letter ("Unknown check
+    # families ['a', 'c', ...]"), and a segment column that does not exist was ignored.
+    ref = _frame(1)
+    assert checks.run_checks(ref, ref.copy(), families="schema") == []
+    with pytest.raises(InputError, match=r"segment_columns \['nope'\] are not columns"):
+        checks.run_checks(ref, ref.copy(), segment_columns=["channel", "nope"])

@@ -185,6 +185,18 @@ def run_checks(
     for role, col in (("timestamp", timestamp), ("target", target), ("prediction", prediction)):
         if col is not None and col not in reference.columns and col not in current.columns:
             C.require_column(current, col, name="current", role=role)
+    if isinstance(families, str):  # one family by name, not its letters
+        families = [families]
+    if isinstance(segment_columns, str):
+        segment_columns = [segment_columns]
+    absent = [c for c in segment_columns or () if c not in current.columns]
+    if absent:
+        from toolkit._exceptions import InputError
+
+        raise InputError(
+            f"segment_columns {absent} are not columns of the current window; its columns "
+            f"are {list(current.columns)[:20]}. Pass existing columns, or leave it out."
+        )
     unknown = set(families or ()) - set(FAMILIES)
     if unknown:
         from toolkit._exceptions import InputError
