@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from toolkit.findings import Finding
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
     import pandas as pd
 
@@ -73,6 +75,7 @@ def quality_drift(
     current_scores: np.ndarray,
     target: str,
     columns: list[str] | None = None,
+    numeric_columns: list[str] | None = None,
     min_rows: int = 100,
     threshold: float | None = None,
     alpha: float = 0.05,
@@ -91,6 +94,9 @@ def quality_drift(
     target : str
     columns : list of str, optional
         Segment columns; by default every low-cardinality text column.
+    numeric_columns : list of str, optional
+        Numeric columns cut into segments too: by value when they hold at most 30
+        (codes, terms), else at the reference's quartiles (``dti >= 0.41``).
     min_rows : int, default=100
         Segments with fewer rows in either window are not judged.
     threshold : float, optional
@@ -125,21 +131,17 @@ def quality_drift(
         threshold = 0.1 * spread if regression else 0.05
     cols = columns if columns is not None else segment_columns(reference, exclude={target})
     rows = []
-    for col in cols:
-        if col not in current.columns:
+    for col, value, expr, a, b in _segments(reference, current, cols, numeric_columns or []):
+        a, b = ok_ref & a, ok_cur & b
+        if a.sum() < min_rows or b.sum() < min_rows:
             continue
-        for value in reference[col].dropna().unique():
-            a = ok_ref & (reference[col] == value).to_numpy(dtype=bool)
-            b = ok_cur & (current[col] == value).to_numpy(dtype=bool)
-            if a.sum() < min_rows or b.sum() < min_rows:
-                continue
-            ra, sa, la = _stats(y_ref[a], p_ref[a], regression)
-            rb, sb, lb = _stats(y_cur[b], p_cur[b], regression)
-            rows.append({"column": col, "value": value, "n_reference": int(a.sum()),
-                         "n_current": int(b.sum()), "residual_reference": ra, "residual_current": rb,
-                         "change": rb - ra, "se": math.hypot(sa, sb),
-                         "score_change": float(p_cur[b].mean() - p_ref[a].mean()),
-                         f"{loss}_reference": la, f"{loss}_current": lb})
+        ra, sa, la = _stats(y_ref[a], p_ref[a], regression)
+        rb, sb, lb = _stats(y_cur[b], p_cur[b], regression)
+        rows.append({"column": col, "value": value, "segment": expr, "n_reference": int(a.sum()),
+                     "n_current": int(b.sum()), "residual_reference": ra, "residual_current": rb,
+                     "change": rb - ra, "se": math.hypot(sa, sb),
+                     "score_change": float(p_cur[b].mean() - p_ref[a].mean()),
+                     f"{loss}_reference": la, f"{loss}_current": lb})
     table = pd.DataFrame(rows)
     findings: list[Finding] = []
     if len(table):
@@ -152,15 +154,89 @@ def quality_drift(
         # which the data checks and drift own; only a fit that broke under steady scores
         # is concept drift.
         table["concept"] = table["flagged"] & (table["score_change"].abs() <= 0.5 * table["change"].abs())
+        # A shift every segment shares is one shift of the whole window, not one per
+        # segment: a segment is reported when its change stands apart from the window's
+        # by more than half the threshold, beyond its own noise.
+        r0_all, s0 = _stats(y_ref[ok_ref], p_ref[ok_ref], regression)[:2]
+        r1_all, s1 = _stats(y_cur[ok_cur], p_cur[ok_cur], regression)[:2]
+        whole = r1_all - r0_all
+        apart = (table["change"] - whole).abs() - z * table["se"] > threshold / 2
+        table["specific"] = table["concept"] & apart
         findings = [_finding(row, threshold, regression)
-                    for _, row in table[table["concept"]].iterrows()]
+                    for _, row in table[table["specific"]].iterrows()]
+        se_whole = math.hypot(s0, s1)
+        p_shift = float(p_cur[ok_cur].mean() - p_ref[ok_ref].mean())
+        if not findings and table["concept"].any() and abs(whole) - z * se_whole > threshold \
+                and abs(p_shift) <= 0.5 * abs(whole):
+            findings = [_whole_finding(whole, se_whole, z, r0_all, r1_all, threshold,
+                                       int(table["concept"].sum()), regression)]
     return QualityResult(overall, table, findings)
+
+
+def _segments(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str],
+              numeric: list[str]) -> Iterator[tuple[str, Any, str, np.ndarray, np.ndarray]]:
+    """(column, value, expression, reference rows, current rows) of every segment."""
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    for col in columns:
+        if col in current.columns:
+            for value in reference[col].dropna().unique():
+                yield (col, value, f"{col} == {value!r}",
+                       (reference[col] == value).to_numpy(dtype=bool),
+                       (current[col] == value).to_numpy(dtype=bool))
+    for col in numeric:
+        if col not in current.columns or col in columns:
+            continue
+        r = pd.to_numeric(reference[col], errors="coerce").to_numpy(dtype=float)
+        c = pd.to_numeric(current[col], errors="coerce").to_numpy(dtype=float)
+        values = np.unique(r[np.isfinite(r)])
+        if len(values) < 2:
+            continue
+        if len(values) <= 30:  # codes and terms: one segment a value
+            for v in values:
+                shown = int(v) if float(v).is_integer() else float(v)
+                yield col, shown, f"{col} == {shown!r}", r == v, c == v
+            continue
+        # Quartile cuts, rounded as the expressions print them, so that the rows of a
+        # segment are exactly the rows its expression selects.
+        cuts = np.unique([float(f"{q:.4g}") for q in np.quantile(values, [0.25, 0.5, 0.75])])
+        for lo, hi in itertools.pairwise([-np.inf, *cuts, np.inf]):
+            if lo == -np.inf:
+                expr = f"{col} < {hi:.4g}"
+            elif hi == np.inf:
+                expr = f"{col} >= {lo:.4g}"
+            else:
+                expr = f"{lo:.4g} <= {col} < {hi:.4g}"
+            yield col, expr, expr, (r >= lo) & (r < hi), (c >= lo) & (c < hi)
+
+
+def _whole_finding(change: float, se: float, z: float, r0: float, r1: float,
+                   threshold: float, n_segments: int, regression: bool) -> Finding:
+    severity = "critical" if abs(change) - z * se > 2 * threshold else "warning"
+    return Finding(
+        check="quality.residual_shift",
+        layer="concept",
+        summary=f"Across the whole window, labels minus scores went from {r0:+.3f} to "
+        f"{r1:+.3f} while the scores stayed, alike in all {n_segments} segments that "
+        f"moved: the model is off by the same amount everywhere (calibration).",
+        severity=severity,
+        score=float(min(1.0, 0.4 + (min(1.0, abs(change) / (4 * threshold)) if regression
+                                     else abs(change)))),
+        evidence={"change": change, "interval": [change - z * se, change + z * se],
+                  "residual_reference": r0, "residual_current": r1,
+                  "segments_alike": n_segments, "threshold": threshold},
+        next_step="Check whether the outcome definition or the base rate changed (a policy, "
+        "a season); recalibrate on recent labels.",
+    )
 
 
 def _finding(row: pd.Series, threshold: float, regression: bool = False) -> Finding:
     from toolkit.findings import jsonable
 
-    expr = f"{row['column']} == {row['value']!r}"
+    expr = row["segment"]
     severity = "critical" if min(abs(row["low"]), abs(row["high"])) > 2 * threshold else "warning"
     size = min(1.0, abs(row["change"]) / (4 * threshold)) if regression else abs(row["change"])
     return Finding(

@@ -446,6 +446,7 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
     if model is None and not (pred and pred in ref.columns and pred in cur.columns):
         raise _Missing("Needs scores: pass --model or --prediction to check quality.")
     from toolkit import quality
+    from toolkit.checks._common import is_number_column
     from toolkit.scoring import label_values, model_task
 
     labelled = [int(df[target].notna().sum()) for df in (ref, cur)]
@@ -464,6 +465,8 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
         ref, cur, reference_scores=_scores(ref, model, pred, ref),
         current_scores=_scores(cur, model, pred, ref), target=target,
         columns=quality.segment_columns(ref, exclude=exclude),
+        numeric_columns=[c for c in kw["features"] if c not in exclude and c in ref.columns
+                         and is_number_column(ref[c])],
         task="regression" if regression else "classification")
     return result, list(result.findings)
 
