@@ -228,15 +228,21 @@ _NOT_ADDITIVE = (
 #: branch in shap than in the model (seen on one row in 2,000 of the demo). A handful
 #: of such rows moves a mean by nothing measurable; a broken explainer fails on most.
 _ADDITIVITY_SLACK = 0.01
+#: Largest miss on any row that still counts as float32 rounding (per unit of output).
+_ROUNDING = 0.005
 
 
 def _additive(values: np.ndarray, base: float, output: np.ndarray) -> bool:
     import numpy as np
 
     err = np.abs(values.sum(axis=1) + base - output)
-    tol = 1e-4 * max(1.0, float(np.mean(np.abs(output)))) + 1e-6
+    scale = max(1.0, float(np.mean(np.abs(output))))
+    tol = 1e-4 * scale + 1e-6
     allowed = max(1, int(_ADDITIVITY_SLACK * len(err))) if len(err) >= 8 else 0
-    return bool(np.sum(err > tol) <= allowed)
+    # Many trees tie a float32 threshold on many rows, each by a leaf's share of the
+    # forest: a random forest of 150 trees missed by 0.001 on 5% of rows. Misses that
+    # small on every row are rounding, not a broken explainer.
+    return bool(np.sum(err > tol) <= allowed or float(err.max(initial=0.0)) <= _ROUNDING * scale)
 
 
 @dataclass
