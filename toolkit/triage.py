@@ -300,6 +300,8 @@ def investigate(
         stages[name] = result
         stage_checks[name] = {f.check for f in found}
         findings.extend(found)
+        ctx["shared"].setdefault("moved", set()).update(  # columns a stage found changed
+            c for f in found if f.severity != "info" for c in f.features)
     from toolkit._explain import explain_findings
 
     started = time.perf_counter()
@@ -465,8 +467,11 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
         ref, cur, reference_scores=_scores(ref, model, pred, ref),
         current_scores=_scores(cur, model, pred, ref), target=target,
         columns=quality.segment_columns(ref, exclude=exclude),
+        # Numeric ranges of a column that moved hold other rows in each window (a unit
+        # change fills the top quartile): only steady columns make comparable segments.
         numeric_columns=[c for c in kw["features"] if c not in exclude and c in ref.columns
-                         and is_number_column(ref[c])],
+                         and is_number_column(ref[c])
+                         and c not in kw["shared"].get("moved", set())],
         task="regression" if regression else "classification")
     return result, list(result.findings)
 
