@@ -41,3 +41,21 @@ def test_no_hint_means_no_frame(current):
 
 def test_words_inside_other_words_are_not_segments(current):
     assert read_complaint("the happy path is slow", current).segment is None
+
+
+def test_short_codes_are_named_with_their_own_case():
+    # A held-out control: "dropped a lot in the last two weeks" was read as the
+    # segment country == 'IN' and led to a pipeline verdict inside India.
+    import pandas as pd
+
+    from toolkit.intake import read_complaint
+
+    cur = pd.DataFrame({"country": ["IN", "US", "DE", "UK"] * 10,
+                        "dept": ["hr", "sales", "ops", "it"] * 10,
+                        "region": ["north", "south"] * 20})
+    for text, segment in (("Completions dropped a lot in the last two weeks", None),
+                          ("Scores for IN users look off", "country == 'IN'"),
+                          ("let us know why scores in the north are high", "region == 'north'"),
+                          ("UK listings look wrong", "country == 'UK'"),
+                          ("the it team complains", None)):
+        assert read_complaint(text, cur).segment == segment, text

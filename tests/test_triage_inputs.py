@@ -140,29 +140,31 @@ def test_labels_that_have_not_arrived_are_no_root_cause() -> None:
     assert "0 labelled rows" in inv.notes["quality"]
 
 
-def test_attribution_sample_does_not_depend_on_how_busy_the_machine_is(case, monkeypatch):
+def test_attribution_sample_does_not_depend_on_how_busy_the_machine_is(case):
     # A time budget sized the attribution sample from a pilot's wall time, so a busy
     # machine explained fewer rows and dropped findings that an idle one reported. The
-    # sample is now one of a few fixed sizes, chosen by how the model is explained.
-    import itertools
+    # sample is one of a few fixed sizes, chosen by a row's CPU cost.
+    import types
 
     from sklearn.ensemble import GradientBoostingClassifier
 
     from toolkit import attribution
 
+    def rows_at(cost):
+        stub = types.SimpleNamespace(explanation_cost=lambda *a, **k: ("stub", cost))
+        return triage._attribution_rows(stub, case.reference, case.model)
+
+    assert [rows_at(c) for c in (0.0005, 0.01, 0.06)] == [2000, 500, 200]
+    with pytest.raises(triage._Missing, match="smallest sample"):
+        rows_at(0.5)
     numeric = ["tenure_months", "monthly_charge", "data_gb", "support_calls"]
     trees = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(
         case.reference[numeric], case.reference["churned"])
-    ticks = itertools.count(0, 1000.0)  # every clock reading 1000 s later: a dead-slow machine
-    monkeypatch.setattr(triage.time, "perf_counter", lambda: next(ticks))
-    monkeypatch.setattr(triage.time, "process_time", lambda: next(ticks))
     assert triage._attribution_rows(attribution, case.reference[[*numeric, "churned"]], trees,
-                                    "churned") == triage.ATTRIBUTION_ROWS
-    monkeypatch.undo()
-    # The zoo's model (a Pipeline ending in HistGradientBoosting) goes by permutation
-    # SHAP at a few ms of CPU a row: the larger fixed sample, run after run.
-    assert triage._attribution_rows(attribution, case.reference, case.model, "churned") == \
-        triage.ATTRIBUTION_ROWS_AGNOSTIC
+                                    "churned") == 2000  # TreeSHAP: far under a millisecond
+    # The zoo's Pipeline ending in HistGradientBoosting goes by permutation SHAP at a few
+    # ms of CPU a row: 500 rows, run after run.
+    assert triage._attribution_rows(attribution, case.reference, case.model, "churned") == 500
     first, again = run(case), run(case)
     assert [(f.check, f.features, f.severity, f.score) for f in first.findings] == \
         [(f.check, f.features, f.severity, f.score) for f in again.findings]

@@ -56,7 +56,7 @@ __all__ = [
     "PredictionShift",
     "attribution_drift",
     "clarify_ndcg",
-    "explanation_method",
+    "explanation_cost",
     "prediction_shift",
     "shap_values",
 ]
@@ -276,15 +276,18 @@ def _explainer(model: Any, ref: pd.DataFrame, features: list[str], background_si
                      random_state=random_state)
 
 
-def explanation_method(reference: pd.DataFrame, *, model: Any, target: str | None = None,
-                       background_size: int = 100, random_state: int = 0) -> str:
-    """How :func:`attribution_drift` would explain ``model`` on this reference window.
+def explanation_cost(reference: pd.DataFrame, *, model: Any, target: str | None = None,
+                     background_size: int = 100, random_state: int = 0,
+                     rows: int = 16) -> tuple[str, float]:
+    """How :func:`attribution_drift` would explain ``model``, and what a row costs.
 
-    ``"TreeExplainer ..."`` (thousands of rows a second) or ``"Permutation SHAP ..."``
-    (model-agnostic, up to seconds a row): the same explainer, built the same way,
-    without explaining any row. A tree route can still fall back to permutation SHAP
-    when its additivity check fails on the rows explained.
+    Returns ``(method, seconds)``: the explainer's method (``"TreeExplainer ..."`` or
+    ``"Permutation SHAP ..."``), built exactly as attribution drift builds it, and the
+    CPU seconds per row of explaining ``rows`` reference rows with it. CPU time, not
+    wall time: other processes on the machine barely move it.
     """
+    import time
+
     import numpy as np
 
     from toolkit.io import load_model
@@ -292,7 +295,11 @@ def explanation_method(reference: pd.DataFrame, *, model: Any, target: str | Non
     model, _ = load_model(model)
     features = _features(model, reference, reference, target=target)
     rng = np.random.default_rng(random_state)
-    return _explainer(model, reference, features, background_size, rng, random_state).method
+    explainer = _explainer(model, reference, features, background_size, rng, random_state)
+    pilot = reference.iloc[: max(1, min(rows, len(reference)))]
+    started = time.process_time()
+    explainer.explain(pilot)
+    return explainer.method, (time.process_time() - started) / len(pilot)
 
 
 def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,

@@ -84,7 +84,8 @@ def read_complaint(
         frame.since = since
         frame.notes.append(f"Time: read as since {since:%A %d %B %Y}.")
     if current is not None:
-        seg = _segment_hint(low, current, max_categories=max_categories, skip={timestamp})
+        seg = _segment_hint(low, current, max_categories=max_categories, skip={timestamp},
+                            original=frame.complaint)
         if seg is not None:
             frame.segment = seg
             frame.notes.append(f"Segment: read as {seg}.")
@@ -153,8 +154,19 @@ def _month_day(low: str, anchor: _dt.datetime) -> _dt.datetime | None:
     return guess if guess <= anchor else guess.replace(year=anchor.year - 1)
 
 
+#: Words of ordinary English that are also short codes ("IN" for India, "US", "OR").
+_COMMON_WORDS = frozenset({"in", "on", "at", "to", "of", "or", "and", "the", "an", "is", "it",
+                           "as", "by", "for", "us", "we", "no", "all", "new", "off", "out", "up",
+                           "be", "do", "go", "me", "my", "so", "if", "not", "any", "can"})
+
+
 def _segment_hint(low: str, current: pd.DataFrame, *, max_categories: int,
-                  skip: set[str | None]) -> str | None:
+                  skip: set[str | None], original: str = "") -> str | None:
+    """The segment a complaint names: a value of a low-cardinality column.
+
+    Values of three letters or fewer, and ordinary words, must appear with their own
+    case ("IN" names India, "in the last two weeks" does not); a value that is an
+    ordinary word in lower case names nothing."""
     import pandas as pd
 
     best: tuple[int, str] | None = None
@@ -170,9 +182,12 @@ def _segment_hint(low: str, current: pd.DataFrame, *, max_categories: int,
             continue
         for value in values:
             word = str(value).lower()
-            if len(word) < 2:
+            if len(word) < 2 or (word in _COMMON_WORDS and str(value) == word):
                 continue
-            named = re.search(rf"(?<![\w-]){re.escape(word)}(?:s|es)?(?![\w-])", low)
+            if len(word) <= 3 or word in _COMMON_WORDS:  # a code: its own case, no plural
+                named = re.search(rf"(?<![\w-]){re.escape(str(value))}(?![\w-])", original)
+            else:
+                named = re.search(rf"(?<![\w-]){re.escape(word)}(?:s|es)?(?![\w-])", low)
             if named and (best is None or len(word) > best[0]):
                 best = (len(word), f"{col} == {str(value)!r}")
     return None if best is None else best[1]

@@ -38,13 +38,11 @@ LAYER_OWNERS = {
 #: Seconds the attribution stage may spend explaining samples of both windows: a model
 #: whose smallest sample would take five times this is skipped, with a note.
 ATTRIBUTION_SECONDS = 8.0
-#: Rows per window the attribution stage explains. They are fixed, so that the same
-#: inputs give the same findings on a busy machine and an idle one: 2000 for tree models
-#: (TreeSHAP explains thousands a second); for models explained by permutation SHAP, 500
-#: when a row costs at most 8 ms of CPU (the budget), else 200.
-ATTRIBUTION_ROWS = 2000
-ATTRIBUTION_ROWS_AGNOSTIC = 500
-ATTRIBUTION_ROWS_SLOW = 200
+#: Rows per window the attribution stage explains, by the CPU cost of a row: fixed
+#: levels, so that the same inputs give the same findings on a busy machine and an idle
+#: one. Boosted trees cost well under a millisecond a row; permutation SHAP and large
+#: forests tens of milliseconds; the lines sit far from both.
+ATTRIBUTION_ROWS = ((0.002, 2000), (0.04, 500), (0.1, 200))
 
 
 @dataclass
@@ -395,29 +393,23 @@ def _attribution_rows(attribution: Any, ref: pd.DataFrame, model: Any,
                       target: str | None = None) -> int:
     """Rows per window to explain; skip attribution, saying so, when it would take long.
 
-    The sample depends on how the model is explained, not on how busy the machine is.
-    The explainer that attribution drift would build tells the route; for permutation
-    SHAP, a pilot on 16 rows measured in CPU time (which other processes barely move)
-    picks one of two fixed sizes, or skips a model so slow that its smaller sample
-    would take five times the triage budget. The attribution_drift template has no
-    such cap."""
-    if attribution.explanation_method(ref, model=model, target=target).startswith("TreeExplainer"):
-        return ATTRIBUTION_ROWS
-    pilot = ref.head(16)
-    started = time.process_time()
-    attribution.shap_values(pilot, model=model, background=ref.head(32))
-    per_row = (time.process_time() - started) / len(pilot)
-    if 2 * ATTRIBUTION_ROWS_AGNOSTIC * per_row <= ATTRIBUTION_SECONDS:
-        return ATTRIBUTION_ROWS_AGNOSTIC
-    needed = 2 * ATTRIBUTION_ROWS_SLOW * per_row
-    if needed > 5 * ATTRIBUTION_SECONDS:
-        raise _Missing(
-            f"Skipped: explaining this model takes about {per_row:.2f} s of CPU a row, so "
-            f"the smallest sample ({ATTRIBUTION_ROWS_SLOW} rows a window) would take "
-            f"{needed:.0f} s, over the triage budget of {ATTRIBUTION_SECONDS:.0f} s. Run the "
-            f"attribution_drift template with a time_budget to see attribution drift for it."
-        )
-    return ATTRIBUTION_ROWS_SLOW
+    A pilot explains 16 reference rows with the explainer attribution drift builds,
+    timed in CPU (which other processes barely move); the cost a row picks one of the
+    fixed sizes of :data:`ATTRIBUTION_ROWS`. A model past the last is skipped, since
+    its smallest sample would take five times the triage budget; the attribution_drift
+    template has no such cap."""
+    method, per_row = attribution.explanation_cost(ref, model=model, target=target)
+    for cost, rows in ATTRIBUTION_ROWS:
+        if per_row <= cost:
+            return rows
+    smallest = ATTRIBUTION_ROWS[-1][1]
+    raise _Missing(
+        f"Skipped: explaining this model ({method}) takes about {per_row:.2f} s of CPU a "
+        f"row, so the smallest sample ({smallest} rows a window) would take "
+        f"{2 * smallest * per_row:.0f} s, over the triage budget of "
+        f"{ATTRIBUTION_SECONDS:.0f} s. Run the attribution_drift template with a "
+        f"time_budget to see attribution drift for it."
+    )
 
 
 def _run_versions(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
