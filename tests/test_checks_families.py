@@ -370,3 +370,24 @@ def test_codes_recoded_from_a_date_are_remapped_codes(pair):
     # Without a time column the same rows stay unseen values, as before.
     plain = {f.check for f in category_changes(ref, cur, columns=["channel"])}
     assert "categories.unseen_values" in plain
+
+
+def test_values_capped_from_a_date_are_named_by_their_cap(pair):
+    # A held-out incident clipped salaries at 9999 from a date: a pile at a value the
+    # reference spread beyond, inside the reference range, which no range check saw.
+    from toolkit.checks.ranges import range_violations
+
+    ref, cur = pair
+    cap = float(np.quantile(ref["amount"], 0.8))
+    late = cur["ts"] >= pd.Timestamp("2024-04-10")
+    cur.loc[late & (cur["amount"] > cap), "amount"] = cap
+    found = [f for f in range_violations(ref, cur) if f.check == "ranges.clipped_values"]
+    assert [(f.evidence["column"], f.evidence["side"], f.evidence["bound"]) for f in found] == \
+        [("amount", "max", cap)]
+    assert found[0].layer == "pipeline"
+    # A value stuck for every row empties both sides: that is the stuck check's, and
+    # levels of a few-valued column (codes, surcharges) are not caps.
+    ref2, cur2 = pair
+    cur2.loc[late, "amount"] = cap
+    cur2["code"] = np.where(cur2["code"] > 3, 3, cur2["code"])
+    assert not [f for f in range_violations(ref2, cur2) if f.check == "ranges.clipped_values"]

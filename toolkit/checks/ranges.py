@@ -53,7 +53,9 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
     Returns
     -------
     list of Finding
-        ``ranges.out_of_range`` and ``ranges.negative_values`` (layer ``data``);
+        ``ranges.out_of_range``, ``ranges.negative_values``, ``ranges.infinite_values``
+        (layer ``data``) and ``ranges.clipped_values`` (``pipeline``: a new pile of
+        values at the current maximum or minimum that the reference spread beyond);
         evidence ``column``, the reference bounds, shares with intervals, examples.
     """
     common = [c for c in C.numeric_columns(current)
@@ -113,7 +115,73 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
                           z, never_negative, current[col])
         if f is not None:
             findings.append(f)
+        # Continuous columns only: a column of a few levels (surcharges, codes) has piles
+        # by nature, and a new level is the categories' and drift's to report.
+        for side, bound in (_pile_candidates(cp) if (rp.n_distinct or 0) >= 50 else []):
+            f = _clipped(col, side, bound, reference[col], current[col], z)
+            if f is not None:
+                findings.append(f)
+                break
     return findings
+
+
+def _pile_candidates(cp) -> list[tuple[str, float]]:
+    """Values where current rows may pile up against a limit, read off the profile: a
+    value that fills two or more consecutive percentiles (1% of rows or more), tested
+    as a cap and as a floor. Rows are read only for those."""
+    if cp.quantiles is None:
+        return []
+    q = np.asarray(cp.quantiles, dtype=float)
+    repeated = q[:-1][(q[:-1] == q[1:]) & np.isfinite(q[:-1])]
+    return [(side, v) for v in sorted({float(v) for v in repeated})[:3]
+            for side in ("max", "min")]
+
+
+def _clipped(col, side, bound, ref: pd.Series, cur: pd.Series, z) -> Finding | None:
+    """A cap (or floor) applied upstream, which no range check sees: current values
+    pile up at ``bound`` and the values beyond it, which the reference had, thinned
+    out (all of them, or those after the date the cap started)."""
+    r = ref.to_numpy(dtype="float64", na_value=np.nan)
+    c = cur.to_numpy(dtype="float64", na_value=np.nan)
+    r, c = r[np.isfinite(r)], c[np.isfinite(c)]
+    if not len(r) or not len(c):
+        return None
+    k = float(np.count_nonzero(c == bound))
+    at_ref = float(np.count_nonzero(r == bound)) / len(r)
+    beyond_ref = float(np.count_nonzero(r > bound if side == "max" else r < bound)) / len(r)
+    beyond_cur = float(np.count_nonzero(c > bound if side == "max" else c < bound)) / len(c)
+    share = k / len(c)
+    lo, hi = C.wilson_interval(k, len(c), z=z)
+    # The pile at the bound is new, and it holds what went missing beyond it.
+    moved = beyond_ref - beyond_cur
+    if at_ref > 0.005 or lo <= 5 * at_ref + 0.005 or moved < 0.5 * share \
+            or beyond_cur > 0.8 * beyond_ref:
+        return None
+    # A cap leaves the values on its near side alone; a value stuck for everything
+    # (the stuck-values check) empties both sides.
+    near_ref = float(np.count_nonzero(r < bound if side == "max" else r > bound)) / len(r)
+    near_cur = float(np.count_nonzero(c < bound if side == "max" else c > bound)) / len(c)
+    if near_cur < 0.9 * near_ref:
+        return None
+    word = "capped at" if side == "max" else "floored at"
+    where = "above" if side == "max" else "below"
+    return Finding(
+        check="ranges.clipped_values", layer="pipeline",
+        severity="critical" if lo >= 0.05 else "warning",
+        score=C.clip01(0.4 + 2 * share),
+        summary=f"{col} looks {word} {bound:g}: {share:.1%} of current values sit exactly "
+        f"at it (against {at_ref:.2%} in the reference), and {beyond_cur:.1%} are {where} it "
+        f"(against {beyond_ref:.1%}).",
+        features=(col,),
+        evidence={"column": col, "bound": float(bound), "side": side, "count": int(k),
+                  "share": round(share, 6), "share_interval": [round(lo, 6), round(hi, 6)],
+                  "reference_share_at_bound": round(at_ref, 6),
+                  f"reference_share_{where}": round(beyond_ref, 6),
+                  f"current_share_{where}": round(beyond_cur, 6),
+                  "repair": f"treat the values at {bound:g} as missing"},
+        next_step=f"Find the step upstream that limits {col} to {bound:g} (a field width, "
+        f"a validation rule, a sensor's range) and whether it changed.",
+    )
 
 
 def _out_of_range(col, cp, below, above, bounds, n_ref, n, z, never_negative,
