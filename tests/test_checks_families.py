@@ -391,3 +391,19 @@ def test_values_capped_from_a_date_are_named_by_their_cap(pair):
     cur2.loc[late, "amount"] = cap
     cur2["code"] = np.where(cur2["code"] > 3, 3, cur2["code"])
     assert not [f for f in range_violations(ref2, cur2) if f.check == "ranges.clipped_values"]
+
+
+def test_a_value_split_in_two_is_a_remapping(pair):
+    # A held-out incident split booking channel 'web' into 'web_mobile' and
+    # 'web_desktop' from a date: one old value, two new ones, the same total share.
+    ref, cur = pair
+    after = cur["ts"] >= pd.Timestamp("2024-04-12")
+    web = after & (cur["channel"] == "web")
+    cur["channel"] = cur["channel"].astype(object)
+    cur.loc[web, "channel"] = np.where(np.arange(web.sum()) % 3 == 0, "web_desktop", "web_mobile")
+    found = {f.check: f for f in category_changes(ref, cur, columns=["channel"], timestamp="ts")}
+    f = found["categories.remapped_codes"]
+    assert {(m["new"], m["old"]) for m in f.evidence["mapping"]} == {("web_desktop", "web"),
+                                                                     ("web_mobile", "web")}
+    assert "1 value(s) vanished and 2 new ones" in f.summary
+    assert "categories.unseen_values" not in found

@@ -205,7 +205,9 @@ def _norm(v: str) -> str:
 
 
 def _pair(vanished: pd.Series, new: pd.Series, n_ref: float, n_cur: float) -> list[tuple]:
-    """(new, old, old share, new share) pairs: equal names first, then by frequency."""
+    """(new, old, old share, new share) pairs: equal names first, then splits (one old
+    value whose name starts two or more new ones, 'web' into 'web_mobile' and
+    'web_desktop', with the same total share), then by frequency."""
     pairs, old_left, new_left = [], list(vanished.index), list(new.index)
     for nv in list(new_left):
         match = [ov for ov in old_left if _norm(ov) == _norm(nv) and _norm(nv)]
@@ -213,6 +215,16 @@ def _pair(vanished: pd.Series, new: pd.Series, n_ref: float, n_cur: float) -> li
             pairs.append((nv, match[0], vanished[match[0]] / n_ref, new[nv] / n_cur))
             old_left.remove(match[0])
             new_left.remove(nv)
+    for ov in list(old_left):
+        parts = [nv for nv in new_left if _norm(ov) and _norm(nv).startswith(_norm(ov))]
+        if len(parts) < 2:
+            continue
+        po, pn = vanished[ov] / n_ref, float(new[parts].sum()) / n_cur
+        se = math.sqrt(1 / vanished[ov] + 1 / float(new[parts].sum()))
+        if abs(math.log(pn / po)) <= max(0.2, 3 * se):
+            pairs += [(nv, ov, po, new[nv] / n_cur) for nv in parts]
+            old_left.remove(ov)
+            new_left = [nv for nv in new_left if nv not in parts]
     for ov, nv in zip(old_left, new_left):  # both sorted by frequency, descending
         po, pn = vanished[ov] / n_ref, new[nv] / n_cur
         se = math.sqrt(1 / vanished[ov] + 1 / new[nv])
@@ -229,9 +241,10 @@ def _remap(col, pairs, n_cur) -> Finding:
         check="categories.remapped_codes", layer="pipeline",
         severity="critical" if share >= 0.05 else "warning",
         score=C.clip01(0.5 + share),
-        summary=f"{col}: {len(pairs)} value(s) vanished and as many new ones appeared with "
-        f"matching frequencies ({share:.1%} of current rows), e.g. {pairs[0][1]!r} -> "
-        f"{pairs[0][0]!r}: looks like remapped codes.",
+        summary=f"{col}: {len({p[1] for p in pairs})} value(s) vanished and "
+        f"{'as many' if len(pairs) == len({p[1] for p in pairs}) else len(pairs)} new ones "
+        f"appeared with matching frequencies ({share:.1%} of current rows), e.g. "
+        f"{pairs[0][1]!r} -> {pairs[0][0]!r}: looks like remapped codes.",
         features=(col,),
         evidence={"column": col, "mapping": mapping, "share_affected": round(share, 6),
                   "repair": "replace each current value new by old"},
