@@ -407,3 +407,17 @@ def test_a_value_split_in_two_is_a_remapping(pair):
                                                                      ("web_mobile", "web")}
     assert "1 value(s) vanished and 2 new ones" in f.summary
     assert "categories.unseen_values" not in found
+
+
+def test_a_stuck_value_behind_a_more_frequent_one(pair):
+    # A held-out incident: a site's irradiance sensor froze at 612.4, while 0.0 (every
+    # night) stayed the column's most frequent value; only the top value was examined.
+    ref, cur = pair
+    for df in (ref, cur):
+        df.loc[df.index % 4 == 0, "temp"] = 0.0
+    hit = (cur["channel"] == "store") & (cur["ts"] >= pd.Timestamp("2024-04-12"))
+    cur.loc[hit, "temp"] = 21.5  # frozen: by night too
+    (f,) = stuck_values(ref, cur, timestamp="ts", segment_columns=["channel"])
+    assert (f.evidence["column"], f.evidence["value"], f.segment) == ("temp", 21.5,
+                                                                       "channel == 'store'")
+    assert cur["temp"].value_counts().index[0] == 0.0  # the stuck value was not the top one

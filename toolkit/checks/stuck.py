@@ -139,10 +139,15 @@ def _profile_shares(pair, col, *, integer: bool) -> tuple[pd.Series, pd.Series] 
 def _repeated(col, top_ref: pd.Series, top_cur: pd.Series, reference, current, order,
               segs, *, exact: bool = False) -> Finding | None:
     s = current[col]
-    value = top_cur.index[0]
+    # The value whose share grew most among the most frequent: a sensor stuck at 612.4
+    # hides behind the zeros every night holds.
+    head = top_cur.head(10)
+    head = head[head >= 0.05] if (head >= 0.05).any() else head.head(1)  # frequent enough
+    grown = head - pd.Series(top_ref, dtype=float).reindex(head.index).fillna(0.0).to_numpy()
+    value = grown.idxmax()
     p_ref = float(top_ref.get(value, 0.0))
     n_cur = max(int(s.notna().sum()), 1)
-    if exact and C.wilson_interval(top_cur.iloc[0] * n_cur, n_cur)[0] <= p_ref + 0.005:
+    if exact and C.wilson_interval(float(top_cur[value]) * n_cur, n_cur)[0] <= p_ref + 0.005:
         return None  # the shares are exact: no need to read the rows to know
     mask = (s == value).fillna(False).to_numpy(dtype=bool)
     p_cur = float(mask.sum() / n_cur)
