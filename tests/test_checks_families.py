@@ -421,3 +421,23 @@ def test_a_stuck_value_behind_a_more_frequent_one(pair):
     assert (f.evidence["column"], f.evidence["value"], f.segment) == ("temp", 21.5,
                                                                        "channel == 'store'")
     assert cur["temp"].value_counts().index[0] == 0.0  # the stuck value was not the top one
+
+
+def test_duplicates_explain_away_volume_changes():
+    # A held-out incident duplicated a third of the rows from a date; the inflated
+    # counts made the days before look like a critical "drop".
+    from toolkit.checks import explain_away
+    from toolkit.findings import Finding
+
+    def f(check, severity, **evidence):
+        return Finding(check=check, layer="pipeline", summary=check, severity=severity,
+                       score=0.5, evidence=evidence)
+
+    dup = f("duplicates.exact_rows", "critical", current_share=0.3)
+    drop = f("volume.drop", "critical")
+    out = {x.check: x for x in explain_away([dup, drop, f("volume.rate_change", "warning")])}
+    assert out["volume.drop"].severity == "info"
+    assert out["volume.drop"].evidence["explained_by"] == "duplicates.exact_rows"
+    assert out["volume.rate_change"].severity == "info"
+    few = f("duplicates.exact_rows", "warning", current_share=0.01)  # a few copies: no
+    assert {x.check: x.severity for x in explain_away([few, drop])}["volume.drop"] == "critical"

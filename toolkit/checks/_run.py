@@ -276,10 +276,18 @@ def explain_away(findings: list[Finding]) -> list[Finding]:
     """
     rescaled = {f.evidence.get("column") for f in findings
                 if f.check == "scale.unit_change" and f.severity != "info"}
+    # Duplicated rows inflate the row counts volume is judged on: its drops and rate
+    # changes are not evidence while a share of the rows is copies.
+    duplicated = any(f.check == "duplicates.exact_rows" and f.severity != "info"
+                     and float(f.evidence.get("current_share", 0.0)) >= 0.05 for f in findings)
     out = []
     for f in findings:
         if f.check in _CONSEQUENCES_OF_SCALE and _column_of(f) in rescaled:
             f = f.replace(severity="info", evidence={**f.evidence,
                                                       "explained_by": "scale.unit_change"})
+        elif duplicated and f.check in ("volume.drop", "volume.rate_change") \
+                and f.severity != "info":
+            f = f.replace(severity="info", evidence={**f.evidence,
+                                                      "explained_by": "duplicates.exact_rows"})
         out.append(f)
     return out
