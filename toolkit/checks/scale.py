@@ -307,12 +307,12 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
     if not _tails_moved(ref_logs, cur_logs):
         return None  # a segment of any size rescaled would move the outer quantiles
     ref_vals = _values(reference, col, prep.ref_pos)
-    found = [_segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep)
+    tried = [_segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep)
              for seg_col, coded in prep.segments.items() if seg_col != col]
     # A region and a store inside it can both hold the change: the broadest scope that
     # explains it is the one to report (a store would leave the region's others out).
-    found = [f for f in found if f is not None]
-    return max(found, key=lambda f: f.evidence["share_affected"]) if found else None
+    held = [f for f in tried if f is not None]
+    return max(held, key=lambda f: f.evidence["share_affected"]) if held else None
 
 
 #: Largest move of an outer quantile of ``log |x|`` that is not a rescaled share.
