@@ -119,3 +119,12 @@ def test_a_failed_run_does_not_read_as_a_clean_one(tmp_path, capsys):
     with pytest.raises(RunError) as info:
         raise_for_status(run)  # the tiny notebook's RuntimeError: a failed run, exit 1
     assert not info.value.bad_input
+
+
+def test_a_parameter_given_twice_is_bad_input(capsys):
+    # "-p current a.csv -p current b.csv" silently kept the last one.
+    from toolkit.cli import main
+
+    assert main(["run", "data_checks", "-p", "reference", "a.csv", "-p", "reference",
+                 "b.csv"]) == 2
+    assert "['reference'] given more than once" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import importlib
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 
 from toolkit._exceptions import RunError, StewardError
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     module = importlib.import_module(COMMANDS[args.command])
+    # numpy's RuntimeWarnings (an inf in a mean, a log of 0) are evidence the findings
+    # already carry; on a command line they are noise around the one-paragraph output.
+    warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy(\.|$)")
     try:
         return int(module.run(args))
     except RunError as exc:

@@ -64,6 +64,13 @@ def print_run(result: RunResult) -> None:
 def run(args: argparse.Namespace) -> int:
     from toolkit.runner import raise_for_status, run_template
 
+    names = [name for name, _ in args.parameter]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        from toolkit._exceptions import ParameterError
+
+        raise ParameterError(f"Parameter(s) {twice} given more than once; pass each -p NAME "
+                             f"VALUE once (the last one would silently win).")
     params = dict(args.parameter)
     result = run_template(args.template, params, reports_dir=args.reports_dir, show_inputs=args.show_inputs)
     print_run(result)
