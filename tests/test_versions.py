@@ -432,3 +432,18 @@ def test_data_versions_report_restated_values():
     assert not [f for f in same if f.check == "versions.data_changed_values"]
     with pytest.raises(InputError, match="key column 'nope'"):
         compare_data_versions(old, new, key="nope")
+
+
+def test_text_labels_are_read_as_triage_reads_them(train, test_data, model_a):
+    # A held-out tester: compare refused yes/no labels beside a 0/1 model
+    # ("must hold the two classes"), which triage accepts.
+    from toolkit.versions import compare_versions
+
+    as_text = test_data.assign(y=np.where(test_data["y"] == 1, "yes", "no"))
+    as_text.loc[as_text.index[:5], "y"] = None
+    numeric = compare_versions(test_data, model_a=model_a, model_b=model_a, target="y")
+    texted = compare_versions(as_text, model_a=model_a, model_b=model_a, target="y")
+    auc = {r["metric"]: r for r in numeric.metrics.to_dict("records")}.get("auc")
+    auc_text = {r["metric"]: r for r in texted.metrics.to_dict("records")}.get("auc")
+    assert auc is not None and auc_text is not None
+    assert abs(auc["a"] - auc_text["a"]) < 0.01

@@ -152,13 +152,20 @@ def _labels(data: pd.DataFrame, target: str | None, model: Any, task: str) -> np
     positive = classes[1] if classes is not None and len(classes) == 2 else 1
     if hasattr(positive, "item"):
         positive = positive.item()
+    if len(values) == 2 and positive not in values and values - {0, 1}:
+        # Text labels ("no"/"yes") beside a model fitted on 0/1: the same rule as
+        # triage's (toolkit.scoring.positive_label), so both read a label file alike.
+        from toolkit.scoring import positive_label
+
+        positive = positive_label(y.astype(str), model)
+        y = y.astype(str)
     if len(values) > 2 or (values and positive not in values and values - {0, 1}):
         raise InputError(
             f"The target {target!r} must hold the two classes of the model "
             f"(positive class {positive!r}); found values {sorted(map(str, values))[:10]}."
         )
     out = (y == positive).to_numpy(dtype=float, na_value=np.nan)
-    out[y.isna().to_numpy()] = np.nan
+    out[data[target].isna().to_numpy()] = np.nan
     return out
 
 
