@@ -51,3 +51,20 @@ def test_a_shift_every_segment_shares_is_one_finding_for_the_window():
     (f,) = _run(ref, cur).findings
     assert f.check == "quality.residual_shift" and f.segment is None
     assert f.evidence["change"] > 0.1 and f.evidence["segments_alike"] >= 5
+
+
+def test_a_label_definition_changed_at_a_date_is_dated():
+    # A held-out incident widened the label's definition from a date: the whole
+    # window's fit moved, and the finding said nothing of when.
+    (ref, sr) = _window(0)
+    n = 20_000
+    times = pd.Series(pd.Timestamp("2024-03-01") + pd.to_timedelta(
+        np.sort(np.random.default_rng(2).uniform(0, 28 * 86400, n)), unit="s"))
+    late = (times >= pd.Timestamp("2024-03-20")).to_numpy()
+    cur, sc = _window(1, extra=0.2, where=lambda d: pd.Series(late))
+    (f,) = quality_drift(ref, cur, reference_scores=sr, current_scores=sc, target="y",
+                         columns=["plan", "region"], numeric_columns=["dti", "term"],
+                         current_times=times).findings
+    assert f.check == "quality.residual_shift"
+    assert abs(pd.Timestamp(f.evidence["since"]) - pd.Timestamp("2024-03-20")) < pd.Timedelta("1D")
+    assert f.summary.startswith("From 2024-03-")

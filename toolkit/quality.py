@@ -76,6 +76,7 @@ def quality_drift(
     target: str,
     columns: list[str] | None = None,
     numeric_columns: list[str] | None = None,
+    current_times: pd.Series | None = None,
     min_rows: int = 100,
     threshold: float | None = None,
     alpha: float = 0.05,
@@ -97,6 +98,9 @@ def quality_drift(
     numeric_columns : list of str, optional
         Numeric columns cut into segments too: by value when they hold at most 30
         (codes, terms), else at the reference's quartiles (``dti >= 0.41``).
+    current_times : Series, optional
+        Event times of the current rows; a shift that starts at a date (a changed label
+        definition) is then dated (``since`` in the evidence).
     min_rows : int, default=100
         Segments with fewer rows in either window are not judged.
     threshold : float, optional
@@ -164,12 +168,29 @@ def quality_drift(
         table["specific"] = table["concept"] & apart
         findings = [_finding(row, threshold, regression)
                     for _, row in table[table["specific"]].iterrows()]
+        if current_times is not None:
+            times = pd.to_datetime(pd.Series(current_times)).to_numpy(dtype="datetime64[ns]")
+            resid = y_cur - p_cur
+            dated = []
+            for f in findings:
+                rows = ok_cur & (current.eval(f.segment).to_numpy(dtype=bool) if f.segment
+                                 else np.ones(len(current), dtype=bool))
+                since = _since(resid[rows], times[rows], float(f.evidence["residual_reference"]),
+                               threshold)
+                dated.append(f if since is None else f.replace(
+                    summary=f.summary.replace(", labels minus", f" since {since}, labels minus", 1),
+                    evidence={**f.evidence, "since": since}))
+            findings = dated
         se_whole = math.hypot(s0, s1)
         p_shift = float(p_cur[ok_cur].mean() - p_ref[ok_ref].mean())
         if not findings and table["concept"].any() and abs(whole) - z * se_whole > threshold \
                 and abs(p_shift) <= 0.5 * abs(whole):
+            since = None
+            if current_times is not None:
+                times = pd.to_datetime(pd.Series(current_times)).to_numpy(dtype="datetime64[ns]")
+                since = _since((y_cur - p_cur)[ok_cur], times[ok_cur], r0_all, threshold)
             findings = [_whole_finding(whole, se_whole, z, r0_all, r1_all, threshold,
-                                       int(table["concept"].sum()), regression)]
+                                       int(table["concept"].sum()), regression, since=since)]
     return QualityResult(overall, table, findings)
 
 
@@ -213,20 +234,45 @@ def _segments(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]
             yield col, expr, expr, (r >= lo) & (r < hi), (c >= lo) & (c < hi)
 
 
+def _since(resid: np.ndarray, times: np.ndarray, r0: float, threshold: float) -> str | None:
+    """The time the mean residual stepped, when it held the reference's level before
+    and moved past the threshold after (a CUSUM split, 5% of rows a side at least)."""
+    import numpy as np
+
+    ok = ~np.isnat(times) & np.isfinite(resid)
+    resid, times = resid[ok], times[ok]
+    n = len(resid)
+    if n < 60:
+        return None
+    order = np.argsort(times, kind="stable")
+    z, t = resid[order], times[order]
+    csum = np.cumsum(z)
+    k = np.arange(1, n)
+    before, after = csum[:-1] / k, (csum[-1] - csum[:-1]) / (n - k)
+    stat = np.abs(after - before) * np.sqrt(k * (n - k) / n)
+    stat[(k < 0.05 * n) | (k > 0.95 * n)] = -np.inf
+    j = int(np.argmax(stat))
+    if abs(before[j] - r0) > threshold / 2 or abs(after[j] - r0) < threshold:
+        return None
+    return str(np.datetime_as_string(t[j + 1], unit="s"))
+
+
 def _whole_finding(change: float, se: float, z: float, r0: float, r1: float,
-                   threshold: float, n_segments: int, regression: bool) -> Finding:
+                   threshold: float, n_segments: int, regression: bool, *,
+                   since: str | None = None) -> Finding:
     severity = "critical" if abs(change) - z * se > 2 * threshold else "warning"
+    when = f"From {since} on, across the whole window" if since else "Across the whole window"
     return Finding(
         check="quality.residual_shift",
         layer="concept",
-        summary=f"Across the whole window, labels minus scores went from {r0:+.3f} to "
+        summary=f"{when}, labels minus scores went from {r0:+.3f} to "
         f"{r1:+.3f} while the scores stayed, alike in all {n_segments} segments that "
         f"moved: the model is off by the same amount everywhere (calibration).",
         severity=severity,
         score=float(min(1.0, 0.4 + (min(1.0, abs(change) / (4 * threshold)) if regression
                                      else abs(change)))),
         evidence={"change": change, "interval": [change - z * se, change + z * se],
-                  "residual_reference": r0, "residual_current": r1,
+                  "since": since, "residual_reference": r0, "residual_current": r1,
                   "segments_alike": n_segments, "threshold": threshold},
         next_step="Check whether the outcome definition or the base rate changed (a policy, "
         "a season); recalibrate on recent labels.",

@@ -464,8 +464,18 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
         numeric_columns=[c for c in kw["features"] if c not in exclude and c in ref.columns
                          and is_number_column(ref[c])
                          and c not in kw["shared"].get("moved", set())],
+        current_times=_times_of(cur, kw["timestamp"]),
         task="regression" if regression else "classification")
     return result, list(result.findings)
+
+
+def _times_of(df: pd.DataFrame, timestamp: str | None) -> pd.Series | None:
+    """Event times of ``df``'s rows (UTC, no zone), or None without a time column."""
+    if not timestamp or timestamp not in df.columns:
+        return None
+    from toolkit.io import parse_times
+
+    return parse_times(df[timestamp])
 
 
 def looks_like_regression(scores: pd.Series) -> bool:
