@@ -441,3 +441,15 @@ def test_duplicates_explain_away_volume_changes():
     assert out["volume.rate_change"].severity == "info"
     few = f("duplicates.exact_rows", "warning", current_share=0.01)  # a few copies: no
     assert {x.check: x.severity for x in explain_away([few, drop])}["volume.drop"] == "critical"
+
+
+def test_a_column_defaulted_to_its_minimum_is_stuck_not_capped(pair):
+    # A held-out incident: past_ctr arrives as 0.0 from a date; nothing was ever below
+    # 0, so it is no cap at 0 but a stuck value (the stuck-values check reports it).
+    from toolkit.checks.ranges import range_violations
+
+    ref, cur = pair
+    for df in (ref, cur):
+        df["ctr"] = np.random.default_rng(3).uniform(0.001, 0.2, len(df))
+    cur.loc[cur["ts"] >= pd.Timestamp("2024-04-10"), "ctr"] = 0.0
+    assert not [f for f in range_violations(ref, cur) if f.check == "ranges.clipped_values"]

@@ -157,11 +157,12 @@ def _clipped(col, side, bound, ref: pd.Series, cur: pd.Series, z) -> Finding | N
     if at_ref > 0.005 or lo <= 5 * at_ref + 0.005 or moved < 0.5 * share \
             or beyond_cur > 0.8 * beyond_ref:
         return None
-    # A cap leaves the values on its near side alone; a value stuck for everything
-    # (the stuck-values check) empties both sides.
+    # A cap leaves the values on its near side alone, and there are some (a column
+    # defaulted to its minimum is stuck, not capped); a value stuck for everything (the
+    # stuck-values check) empties both sides.
     near_ref = float(np.count_nonzero(r < bound if side == "max" else r > bound)) / len(r)
     near_cur = float(np.count_nonzero(c < bound if side == "max" else c > bound)) / len(c)
-    if near_cur < 0.9 * near_ref:
+    if near_ref < 0.2 or near_cur < 0.9 * near_ref:
         return None
     word = "capped at" if side == "max" else "floored at"
     where = "above" if side == "max" else "below"
