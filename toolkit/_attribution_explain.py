@@ -230,7 +230,7 @@ _NOT_ADDITIVE = (
 _ADDITIVITY_SLACK = 0.01
 #: Largest miss on any row that still counts as float32 rounding, per unit of the
 #: scores' scale.
-_ROUNDING = 0.01
+_ROUNDING = 0.02
 
 
 def _additive(values: np.ndarray, base: float, output: np.ndarray) -> bool:
@@ -242,10 +242,11 @@ def _additive(values: np.ndarray, base: float, output: np.ndarray) -> bool:
     if np.sum(err > tol) <= allowed:
         return True
     # Forests tie float32 thresholds on many rows, each by one leaf's share of the
-    # forest: random forests missed by up to 0.007 of probability, on up to a quarter of
-    # a small batch. Misses under a hundredth of the scores' scale (a probability, or
-    # the mean size of a regression's predictions) are rounding, however many rows; a
-    # broken explainer misses by as much as the scores vary.
+    # forest: held-out random forests missed by up to 0.007 and 0.0125 of probability,
+    # on up to every row of a small batch. Misses under 2% of the scores' scale (a
+    # probability, or the mean size of a regression's predictions) are rounding for
+    # comparing attributions between windows; a broken explainer misses by as much as
+    # the scores vary.
     scale = max(1.0, float(np.mean(np.abs(output)))) if len(output) else 1.0
     return bool(float(err.max(initial=0.0)) <= _ROUNDING * scale + tol)
 
