@@ -125,8 +125,8 @@ def quality_drift(
     y_cur = pd.to_numeric(current[target], errors="coerce").to_numpy(dtype=float)
     p_ref, p_cur = np.asarray(reference_scores, float), np.asarray(current_scores, float)
     ok_ref, ok_cur = np.isfinite(y_ref) & np.isfinite(p_ref), np.isfinite(y_cur) & np.isfinite(p_cur)
-    r0, _, l0 = _stats(y_ref[ok_ref], p_ref[ok_ref], regression)
-    r1, _, l1 = _stats(y_cur[ok_cur], p_cur[ok_cur], regression)
+    r0, s0, l0 = _stats(y_ref[ok_ref], p_ref[ok_ref], regression)
+    r1, s1, l1 = _stats(y_cur[ok_cur], p_cur[ok_cur], regression)
     loss = "mae" if regression else "log_loss"
     overall = {"residual_reference": r0, "residual_current": r1, f"{loss}_reference": l0,
                f"{loss}_current": l1}
@@ -134,11 +134,12 @@ def quality_drift(
         spread = float(np.std(y_ref[ok_ref], ddof=1)) if ok_ref.sum() > 1 else 0.0
         threshold = 0.1 * spread if regression else 0.05
     cols = columns if columns is not None else segment_columns(reference, exclude={target})
-    rows = []
+    rows, in_segment = [], {}
     for col, value, expr, a, b in _segments(reference, current, cols, numeric_columns or []):
         a, b = ok_ref & a, ok_cur & b
         if a.sum() < min_rows or b.sum() < min_rows:
             continue
+        in_segment[expr] = b
         ra, sa, la = _stats(y_ref[a], p_ref[a], regression)
         rb, sb, lb = _stats(y_cur[b], p_cur[b], regression)
         rows.append({"column": col, "value": value, "segment": expr, "n_reference": int(a.sum()),
@@ -161,36 +162,26 @@ def quality_drift(
         # A shift every segment shares is one shift of the whole window, not one per
         # segment: a segment is reported when its change stands apart from the window's
         # by more than half the threshold, beyond its own noise.
-        r0_all, s0 = _stats(y_ref[ok_ref], p_ref[ok_ref], regression)[:2]
-        r1_all, s1 = _stats(y_cur[ok_cur], p_cur[ok_cur], regression)[:2]
-        whole = r1_all - r0_all
+        whole = r1 - r0
         apart = (table["change"] - whole).abs() - z * table["se"] > threshold / 2
         table["specific"] = table["concept"] & apart
-        findings = [_finding(row, threshold, regression)
+        times = None if current_times is None else pd.to_datetime(
+            pd.Series(current_times)).to_numpy(dtype="datetime64[ns]")
+
+        def since(rows: np.ndarray, base: float) -> str | None:
+            return None if times is None else _since((y_cur - p_cur)[rows], times[rows], base,
+                                                      threshold)
+
+        findings = [_finding(row, threshold, regression,
+                             since=since(in_segment[row["segment"]], row["residual_reference"]))
                     for _, row in table[table["specific"]].iterrows()]
-        if current_times is not None:
-            times = pd.to_datetime(pd.Series(current_times)).to_numpy(dtype="datetime64[ns]")
-            resid = y_cur - p_cur
-            dated = []
-            for f in findings:
-                rows = ok_cur & (current.eval(f.segment).to_numpy(dtype=bool) if f.segment
-                                 else np.ones(len(current), dtype=bool))
-                since = _since(resid[rows], times[rows], float(f.evidence["residual_reference"]),
-                               threshold)
-                dated.append(f if since is None else f.replace(
-                    summary=f.summary.replace(", labels minus", f" since {since}, labels minus", 1),
-                    evidence={**f.evidence, "since": since}))
-            findings = dated
         se_whole = math.hypot(s0, s1)
         p_shift = float(p_cur[ok_cur].mean() - p_ref[ok_ref].mean())
         if not findings and table["concept"].any() and abs(whole) - z * se_whole > threshold \
                 and abs(p_shift) <= 0.5 * abs(whole):
-            since = None
-            if current_times is not None:
-                times = pd.to_datetime(pd.Series(current_times)).to_numpy(dtype="datetime64[ns]")
-                since = _since((y_cur - p_cur)[ok_cur], times[ok_cur], r0_all, threshold)
-            findings = [_whole_finding(whole, se_whole, z, r0_all, r1_all, threshold,
-                                       int(table["concept"].sum()), regression, since=since)]
+            findings = [_whole_finding(whole, se_whole, z, r0, r1, threshold,
+                                       int(table["concept"].sum()), regression,
+                                       since=since(ok_cur, r0))]
     return QualityResult(overall, table, findings)
 
 
@@ -223,7 +214,8 @@ def _segments(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]
             continue
         # Quartile cuts, rounded as the expressions print them, so that the rows of a
         # segment are exactly the rows its expression selects.
-        cuts = np.unique([float(f"{q:.4g}") for q in np.quantile(values, [0.25, 0.5, 0.75])])
+        quartiles = np.quantile(r[np.isfinite(r)], [0.25, 0.5, 0.75])
+        cuts = np.unique([float(f"{q:.4g}") for q in quartiles])
         for lo, hi in itertools.pairwise([-np.inf, *cuts, np.inf]):
             if lo == -np.inf:
                 expr = f"{col} < {hi:.4g}"
@@ -279,23 +271,26 @@ def _whole_finding(change: float, se: float, z: float, r0: float, r1: float,
     )
 
 
-def _finding(row: pd.Series, threshold: float, regression: bool = False) -> Finding:
+def _finding(row: pd.Series, threshold: float, regression: bool = False, *,
+             since: str | None = None) -> Finding:
     from toolkit.findings import jsonable
 
     expr = row["segment"]
+    when = f" since {since}" if since else ""
     severity = "critical" if min(abs(row["low"]), abs(row["high"])) > 2 * threshold else "warning"
     size = min(1.0, abs(row["change"]) / (4 * threshold)) if regression else abs(row["change"])
     return Finding(
         check="quality.segment_residual",
         layer="concept",
-        summary=f"In {expr}, labels minus scores went from {row['residual_reference']:+.3f} to "
+        summary=f"In {expr}{when}, labels minus scores went from {row['residual_reference']:+.3f} to "
         f"{row['residual_current']:+.3f} while the scores stayed: the same inputs now lead "
         f"to other outcomes.",
         severity=severity,
         score=float(min(1.0, 0.4 + size)),
         features=(str(row["column"]),),
         segment=expr,
-        evidence=jsonable({k: row[k] for k in row.index if k not in ("flagged", "concept")}),
+        evidence={**jsonable({k: row[k] for k in row.index
+                              if k not in ("flagged", "concept", "specific")}), "since": since},
         next_step=f"Check whether the outcome definition or the behaviour in {expr} changed "
         f"(a policy, a product change); retrain or recalibrate on recent labels for this "
         f"segment.",
