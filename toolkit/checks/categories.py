@@ -153,40 +153,24 @@ def _dated_remap(col, rc: pd.Series, current: pd.DataFrame, timestamp: str,
     after = np.zeros(len(current), dtype=bool)
     after[rows[np.searchsorted(times, np.datetime64(pd.Timestamp(where["since"])), "left"):]] = True
     counted = pd.Series(labels[codes[after & (codes >= 0)]]).value_counts()
-    n_ref, n_after = float(rc.sum()), float(counted.sum())
-    if n_after < MIN_ROWS:
+    if float(counted.sum()) < MIN_ROWS:
         return None
-    top_ref = rc.head(max_values)
-    gone = top_ref[~top_ref.index.isin(counted.index)]
-    vanished = gone[gone / n_ref * n_after >= MIN_EXPECTED]
-    unseen = counted[~counted.index.isin(rc.index)]
-    pairs = _pair(vanished, unseen[unseen >= MIN_EXPECTED], n_ref, n_after)
+    pairs = _pairs_of(rc, counted, max_values)[0]
     if not pairs:
         return None
     share = sum(float(counted[p[0]]) for p in pairs) / len(current)
-    f = _remap(col, pairs, n_after)
-    return f.replace(
-        summary=f.summary.replace(f"{col}: ", f"{col}, from {where['since']}: ", 1).replace(
-            "of current rows", "of current rows since then", 1),
-        severity="critical" if share >= 0.05 else "warning",
-        evidence={**f.evidence, "since": where["since"], "share_affected": round(share, 6),
-                  "timeline": where.get("timeline", [])})
+    return _remap(col, pairs, since=where["since"], share_affected=share,
+                  timeline=where.get("timeline", []))
 
 
 def _column(col, rc: pd.Series, cc: pd.Series, max_values: int, z: float) -> list[Finding]:
     n_ref, n_cur = float(rc.sum()), float(cc.sum())
     if n_ref < MIN_ROWS or n_cur < MIN_ROWS:
         return []  # too few values to tell a new category from chance
-    seen = cc.index.isin(rc.index)
-    unseen = cc[~seen].head(max_values)
-    top_ref = rc.head(max_values)
-    gone = top_ref[~top_ref.index.isin(cc.index)]
-    vanished = gone[gone / n_ref * n_cur >= MIN_EXPECTED]
-    new = unseen[unseen >= MIN_EXPECTED]
-    pairs = _pair(vanished, new, n_ref, n_cur)
+    pairs, vanished, seen = _pairs_of(rc, cc, max_values)
     out = []
     if pairs:
-        out.append(_remap(col, pairs, n_cur))
+        out.append(_remap(col, pairs))
     paired_new, paired_old = {p[0] for p in pairs}, {p[1] for p in pairs}
     good_turing = float((rc == 1).sum()) / n_ref
     rest = cc[~seen & ~cc.index.isin(paired_new)]
@@ -198,6 +182,18 @@ def _column(col, rc: pd.Series, cc: pd.Series, max_values: int, z: float) -> lis
     if len(left):
         out.append(_vanished(col, left, n_ref, n_cur))
     return out
+
+
+def _pairs_of(rc: pd.Series, cc: pd.Series, max_values: int) -> tuple[list[tuple], pd.Series, Any]:
+    """(pairs, vanished values, which current values the reference has) of the current
+    counts ``cc`` against the reference counts ``rc`` (see :func:`_pair`)."""
+    n_ref, n_cur = float(rc.sum()), float(cc.sum())
+    seen = cc.index.isin(rc.index)
+    new = cc[~seen].head(max_values)
+    top_ref = rc.head(max_values)
+    gone = top_ref[~top_ref.index.isin(cc.index)]
+    vanished = gone[gone / n_ref * n_cur >= MIN_EXPECTED]
+    return _pair(vanished, new[new >= MIN_EXPECTED], n_ref, n_cur), vanished, seen
 
 
 def _norm(v: str) -> str:
@@ -233,21 +229,27 @@ def _pair(vanished: pd.Series, new: pd.Series, n_ref: float, n_cur: float) -> li
     return pairs
 
 
-def _remap(col, pairs, n_cur) -> Finding:
-    share = sum(p[3] for p in pairs)
+def _remap(col, pairs, *, since: str | None = None, share_affected: float | None = None,
+           timeline: list | None = None) -> Finding:
+    """The remapping finding; from ``since`` on, with the shares of the rows after it in
+    ``pairs`` and ``share_affected`` the share of all current rows."""
+    share = sum(p[3] for p in pairs)  # of the current rows compared (those after since)
+    affected = share if share_affected is None else share_affected
     mapping = [{"new": p[0], "old": p[1], "reference_share": round(p[2], 6),
                 "current_share": round(p[3], 6)} for p in pairs]
+    n_old = len({p[1] for p in pairs})
+    extra = {} if since is None else {"since": since, "timeline": timeline or []}
     return Finding(
         check="categories.remapped_codes", layer="pipeline",
-        severity="critical" if share >= 0.05 else "warning",
+        severity="critical" if affected >= 0.05 else "warning",
         score=C.clip01(0.5 + share),
-        summary=f"{col}: {len({p[1] for p in pairs})} value(s) vanished and "
-        f"{'as many' if len(pairs) == len({p[1] for p in pairs}) else len(pairs)} new ones "
-        f"appeared with matching frequencies ({share:.1%} of current rows), e.g. "
+        summary=f"{col}{f', from {since}' if since else ''}: {n_old} value(s) vanished and "
+        f"{'as many' if len(pairs) == n_old else len(pairs)} new ones appeared with matching "
+        f"frequencies ({share:.1%} of current rows{' since then' if since else ''}), e.g. "
         f"{pairs[0][1]!r} -> {pairs[0][0]!r}: looks like remapped codes.",
         features=(col,),
-        evidence={"column": col, "mapping": mapping, "share_affected": round(share, 6),
-                  "repair": "replace each current value new by old"},
+        evidence={"column": col, "mapping": mapping, "share_affected": round(affected, 6),
+                  **extra, "repair": "replace each current value new by old"},
         next_step=f"Confirm the new coding of {col} with its owner and map the new values "
         f"back before scoring.",
     )
