@@ -55,7 +55,7 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
     list of Finding
         ``ranges.out_of_range``, ``ranges.negative_values``, ``ranges.infinite_values``
         (layer ``data``) and ``ranges.clipped_values`` (``pipeline``: a new pile of
-        values at the current maximum or minimum that the reference spread beyond);
+        current values at a cap or a floor that the reference spread beyond);
         evidence ``column``, the reference bounds, shares with intervals, examples.
     """
     common = [c for c in C.numeric_columns(current)
@@ -92,9 +92,7 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
         new_neginf = 0 if rp.n_neginf else cp.n_neginf
         new_posinf = 0 if rp.n_posinf else cp.n_posinf
         if new_neginf or new_posinf:
-            f = _infinite(col, new_neginf, new_posinf, n_ref, n, z)
-            if f is not None:
-                findings.append(f)
+            findings.append(_infinite(col, new_neginf, new_posinf, n_ref, n, z))
         negatives = cp.n_negative - new_neginf
         never_negative = rp.n_negative == 0
         if never_negative and negatives:
@@ -117,11 +115,13 @@ def range_violations(reference: pd.DataFrame, current: pd.DataFrame, *,
             findings.append(f)
         # Continuous columns only: a column of a few levels (surcharges, codes) has piles
         # by nature, and a new level is the categories' and drift's to report.
-        for side, bound in (_pile_candidates(cp) if (rp.n_distinct or 0) >= 50 else []):
-            f = _clipped(col, side, bound, reference[col], current[col], z)
+        piles = _pile_candidates(cp) if (rp.n_distinct or 0) >= 50 else []
+        if piles:
+            r, c = C.finite(reference[col]), C.finite(current[col])
+            f = next((f for side, bound in piles
+                      if (f := _clipped(col, side, bound, r, c, z)) is not None), None)
             if f is not None:
                 findings.append(f)
-                break
     return findings
 
 
@@ -137,13 +137,11 @@ def _pile_candidates(cp) -> list[tuple[str, float]]:
             for side in ("max", "min")]
 
 
-def _clipped(col, side, bound, ref: pd.Series, cur: pd.Series, z) -> Finding | None:
+def _clipped(col, side, bound, r: np.ndarray, c: np.ndarray, z) -> Finding | None:
     """A cap (or floor) applied upstream, which no range check sees: current values
     pile up at ``bound`` and the values beyond it, which the reference had, thinned
-    out (all of them, or those after the date the cap started)."""
-    r = ref.to_numpy(dtype="float64", na_value=np.nan)
-    c = cur.to_numpy(dtype="float64", na_value=np.nan)
-    r, c = r[np.isfinite(r)], c[np.isfinite(c)]
+    out (all of them, or those after the date the cap started). ``r`` and ``c`` are
+    the finite values of the column in each window."""
     if not len(r) or not len(c):
         return None
     k = float(np.count_nonzero(c == bound))
@@ -220,7 +218,7 @@ def _negative_examples(cp) -> list[float]:
     return sorted({float(v) for v in cp.lowest if -np.inf < v < 0})[:5]
 
 
-def _infinite(col, neginf, posinf, n_ref, n, z) -> Finding | None:
+def _infinite(col, neginf, posinf, n_ref, n, z) -> Finding:
     k = float(neginf + posinf)
     lo, hi = C.wilson_interval(k, n, z=z)
     kinds = " and ".join(f"{c:,} {s}inf" for c, s in ((neginf, "-"), (posinf, "+")) if c)
