@@ -150,3 +150,13 @@ def test_run_checks_takes_one_family_by_name_and_names_missing_segment_columns()
     assert checks.run_checks(ref, ref.copy(), families="schema") == []
     with pytest.raises(InputError, match=r"segment_columns \['nope'\] are not columns"):
         checks.run_checks(ref, ref.copy(), segment_columns=["channel", "nope"])
+
+
+def test_lists_under_an_integer_column_name_are_compared_as_text() -> None:
+    # The same 'keywords must be strings' as above, in the step that turns lists to text.
+    from toolkit.checks._common import nested_pair
+
+    ref = pd.DataFrame({0: [[1, 2], [3]] * 20, 1: np.arange(40.0)})
+    out, _, nested = nested_pair(ref, ref.copy())
+    assert nested == [0] and out[0].iloc[0] == "[1, 2]"
+    assert isinstance(ref[0].iloc[0], list)  # the input is untouched

@@ -99,7 +99,10 @@ def nested_as_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``df`` with ``columns`` (see :func:`nested_columns`) turned into text; not in place."""
     if not columns:
         return df
-    return df.assign(**{c: df[c].map(as_text).astype("str") for c in columns})
+    out = df.copy(deep=False)  # copy-on-write: the caller's frame is untouched
+    for c in columns:  # not assign(**...): column names need not be strings
+        out[c] = df[c].map(as_text).astype("str")
+    return out
 
 
 def nested_pair(reference: pd.DataFrame, current: pd.DataFrame
