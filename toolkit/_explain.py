@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from toolkit.checks._common import with_columns
 from toolkit.findings import Finding
 from toolkit.intake import Frame
 from toolkit.repair import repair
@@ -77,7 +78,7 @@ class Surrogate:
         return self
 
     def _as_text(self, df: pd.DataFrame) -> pd.DataFrame:
-        return df.assign(**{c: df[c].astype("string") for c in self.codes if c in df.columns})
+        return with_columns(df, {c: df[c].astype("string") for c in self.codes if c in df.columns})
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         return self.model.predict(self._matrix(self._as_text(df)))
@@ -128,9 +129,9 @@ def as_served(df: pd.DataFrame, reference: pd.DataFrame, needed: list[str]) -> p
         ref_numeric = pd.api.types.is_numeric_dtype(reference[col])
         if col not in out.columns:
             mode = reference[col].mode(dropna=True)
-            out = out.assign(**{col: mode.iloc[0] if len(mode) else None})
+            out = with_columns(out, {col: mode.iloc[0] if len(mode) else None})
         elif ref_numeric and not pd.api.types.is_numeric_dtype(out[col]):
-            out = out.assign(**{col: pd.to_numeric(out[col], errors="coerce")})
+            out = with_columns(out, {col: pd.to_numeric(out[col], errors="coerce")})
     return out
 
 

@@ -108,7 +108,9 @@ def swap_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
     if len(finding.features) != 2 or any(c not in current.columns for c in finding.features):
         return None
     a, b = finding.features
-    return current.assign(**{a: current[b].to_numpy(), b: current[a].to_numpy()})
+    from toolkit.checks._common import with_columns
+
+    return with_columns(current, {a: current[b].to_numpy(), b: current[a].to_numpy()})
 
 
 def parse_numbers(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,

@@ -440,7 +440,7 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
     if model is None and not (pred and pred in ref.columns and pred in cur.columns):
         raise _Missing("Needs scores: pass --model or --prediction to check quality.")
     from toolkit import quality
-    from toolkit.checks._common import is_number_column
+    from toolkit.checks._common import is_number_column, with_columns
     from toolkit.scoring import label_values, model_task
 
     labelled = [int(df[target].notna().sum()) for df in (ref, cur)]
@@ -453,8 +453,8 @@ def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, 
                   else looks_like_regression(ref[pred]))
     exclude = {target, pred, kw["timestamp"]}
     if not regression:
-        ref = ref.assign(**{target: label_values(ref[target], kw["positive"])})
-        cur = cur.assign(**{target: label_values(cur[target], kw["positive"])})
+        ref = with_columns(ref, {target: label_values(ref[target], kw["positive"])})
+        cur = with_columns(cur, {target: label_values(cur[target], kw["positive"])})
     result = quality.quality_drift(
         ref, cur, reference_scores=_scores(ref, model, pred, ref),
         current_scores=_scores(cur, model, pred, ref), target=target,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -95,14 +95,20 @@ def as_text(value: Any) -> Any:
         return str(value)
 
 
+def with_columns(df: pd.DataFrame, values: Mapping[Any, Any]) -> pd.DataFrame:
+    """``df`` with columns set from ``values``; a shallow copy (copy-on-write keeps the
+    caller's frame untouched). Unlike ``assign(**values)``, names need not be strings."""
+    out = df.copy(deep=False)
+    for name, value in values.items():
+        out[name] = value
+    return out
+
+
 def nested_as_text(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``df`` with ``columns`` (see :func:`nested_columns`) turned into text; not in place."""
     if not columns:
         return df
-    out = df.copy(deep=False)  # copy-on-write: the caller's frame is untouched
-    for c in columns:  # not assign(**...): column names need not be strings
-        out[c] = df[c].map(as_text).astype("str")
-    return out
+    return with_columns(df, {c: df[c].map(as_text).astype("str") for c in columns})
 
 
 def nested_pair(reference: pd.DataFrame, current: pd.DataFrame

@@ -113,9 +113,7 @@ _COST_ORDER = [_scale, _missing, _stuck, _volume, _categories, _duplicates, _typ
 def _parsed(df: pd.DataFrame, column: str, name: str) -> pd.DataFrame:
     if column not in df.columns or pd.api.types.is_datetime64_any_dtype(df[column]):
         return df
-    out = df.copy(deep=False)  # copy-on-write: the caller's frame is untouched
-    out[column] = C.as_datetime(df[column], name=name, column=column)
-    return out
+    return C.with_columns(df, {column: C.as_datetime(df[column], name=name, column=column)})
 
 
 def run_checks(
