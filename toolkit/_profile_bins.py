@@ -59,14 +59,23 @@ def bin_labels(kind: str, edges: Any) -> list[str]:
 
 
 def quantiles_sorted(s: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """``np.quantile(s, levels)`` (linear method) for an already sorted array."""
+    """``np.quantile(s, levels)`` (linear method) for an already sorted array.
+
+    The same arithmetic as numpy's, bit for bit (its lerp switches sides at one
+    half), without numpy's partition pass over the array.
+    """
+    levels = np.asarray(levels, dtype=np.float64)
     if s.size == 0:
         return np.full(levels.shape, np.nan)
-    pos = levels * (s.size - 1)
-    lo = np.floor(pos).astype(np.int64)
+    virtual = (s.size - 1) * levels
+    lo = np.floor(virtual)
+    gamma = virtual - lo
+    lo = np.minimum(lo.astype(np.int64), s.size - 1)
     hi = np.minimum(lo + 1, s.size - 1)
-    frac = pos - lo
-    return s[lo] + (s[hi] - s[lo]) * frac
+    a, b = s[lo], s[hi]
+    diff = b - a
+    with np.errstate(invalid="ignore"):  # inf - inf where a tail is infinite, as numpy
+        return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
 
 
 def numeric_edges(finite_sorted: np.ndarray, *, bins: int) -> np.ndarray:

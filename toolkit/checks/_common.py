@@ -507,11 +507,16 @@ def excess_segment(mask: np.ndarray, frame: pd.DataFrame, columns: list[str], *,
     return best
 
 
+def _rows(frame: pd.DataFrame, columns: list[str], positions: np.ndarray) -> pd.DataFrame:
+    """``frame[columns].iloc[positions]``, each column taken by :func:`take`."""
+    return pd.DataFrame({c: take(frame[c], positions) for c in columns}, columns=columns)
+
+
 def _sampled_segment(mask, current, segs, base, reference) -> dict[str, Any] | None:
     """excess_segment on a seeded sample of at most SEGMENT_SAMPLE rows a side."""
     pos = sample_positions(len(mask), SEGMENT_SAMPLE, random_state=0)
     frame = current[segs] if pos is None else _memoized(
-        current, ("segment_sample", tuple(segs), len(pos), 0), lambda: current[segs].iloc[pos])
+        current, ("segment_sample", tuple(segs), len(pos), 0), lambda: _rows(current, segs, pos))
     ref = None
     if reference is not None:
         ref_mask, ref_frame = reference
@@ -520,7 +525,7 @@ def _sampled_segment(mask, current, segs, base, reference) -> dict[str, Any] | N
         ref = (ref_mask if rpos is None else ref_mask[rpos],
                ref_frame[ref_segs] if rpos is None else _memoized(
                    ref_frame, ("segment_sample", tuple(ref_segs), len(rpos), 1),
-                   lambda: ref_frame[ref_segs].iloc[rpos]))
+                   lambda: _rows(ref_frame, ref_segs, rpos)))
     seg = excess_segment(mask if pos is None else mask[pos], frame, segs, base_rate=base,
                          reference=ref)
     if seg is not None and pos is not None:  # the share of rows, counted on all rows

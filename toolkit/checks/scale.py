@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit._profile_bins import quantiles_sorted
 from toolkit.checks import _common as C
 from toolkit.findings import Finding
 
@@ -60,6 +61,7 @@ AFFINE_CONVERSIONS: tuple[tuple[float, float, str], ...] = (
 )
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+_QUANTILE_LEVELS = np.array(QUANTILES)
 #: Factors within this ratio of 1 are never a unit change (ordinary drift).
 MIN_LOG_FACTOR = math.log(1.4)
 #: Unknown factors this large are still reported (warning), if consistent.
@@ -107,8 +109,8 @@ def robust_ratio(reference_logs: np.ndarray, current_logs: np.ndarray) -> Ratio:
     median on each side, combined conservatively.
     """
     ref, cur = reference_logs, current_logs
-    rq = np.quantile(ref, QUANTILES)
-    cq = np.quantile(cur, QUANTILES)
+    rq = quantiles_sorted(ref, _QUANTILE_LEVELS)
+    cq = quantiles_sorted(cur, _QUANTILE_LEVELS)
     lr = cq - rq
     log_factor = float(np.median(lr))
     rlo, rhi = _rank_bounds(len(ref), 0.5)
@@ -287,7 +289,8 @@ def unit_changes(
 
 
 def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
-    ref_logs = np.sort(_logabs(_values(reference, col, prep.ref_pos)))
+    ref_vals = _values(reference, col, prep.ref_pos)  # taken once: a gather of 50k rows
+    ref_logs = np.sort(_logabs(ref_vals))
     cur_vals = _values(current, col, prep.cur_pos)
     if len(ref_logs) < MIN_VALUES or len(np.unique(ref_logs[:: max(1, len(ref_logs) // 2000)])) < 5:
         return None
@@ -296,17 +299,16 @@ def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
         return None
     cur_logs = np.sort(cur_logs)
     whole = robust_ratio(ref_logs, cur_logs)
-    verdict, affine = _judged(whole, _values(reference, col, prep.ref_pos), cur_vals)
+    verdict, affine = _judged(whole, ref_vals, cur_vals)
     if verdict is not None:
         return _finding(col, whole, verdict, since=None, share=1.0, segment=None, affine=affine)
     if prep.cur_time is not None:
         found = _time_step(ref_logs, cur_vals, col, prep,
-                           ref_raw=_values(reference, col, prep.ref_pos))
+                           ref_raw=ref_vals)
         if found is not None:
             return found
     if not _tails_moved(ref_logs, cur_logs):
         return None  # a segment of any size rescaled would move the outer quantiles
-    ref_vals = _values(reference, col, prep.ref_pos)
     tried = [_segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep)
              for seg_col, coded in prep.segments.items() if seg_col != col]
     # A region and a store inside it can both hold the change: the broadest scope that
@@ -342,8 +344,9 @@ def _unmoved(profiles: tuple[Any, Any], col: str) -> bool:
 
 
 def _tails_moved(ref_logs: np.ndarray, cur_logs: np.ndarray) -> bool:
-    qs = (0.02, 0.05, 0.1, 0.9, 0.95, 0.98)
-    return bool(np.max(np.abs(np.quantile(cur_logs, qs) - np.quantile(ref_logs, qs))) > _TAILS)
+    qs = np.array([0.02, 0.05, 0.1, 0.9, 0.95, 0.98])
+    moved = quantiles_sorted(cur_logs, qs) - quantiles_sorted(ref_logs, qs)  # both sorted
+    return bool(np.max(np.abs(moved)) > _TAILS)
 
 
 def _chunk_medians(values: np.ndarray, chunks: list[np.ndarray]) -> np.ndarray:
