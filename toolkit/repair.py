@@ -71,6 +71,33 @@ def rescale(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
     return out
 
 
+def shift_clock(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+                ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Move the shifted event times back, and recompute the columns derived from them."""
+    import numpy as np
+    import pandas as pd
+
+    ev = dict(finding.evidence)
+    col, shift = ev.get("column"), ev.get("shift_hours")
+    if col not in current.columns or not shift:
+        return None
+    mask = _mask(current, ev, {**ctx, "timestamp": col})
+    if mask is None:
+        return None
+    fixed = event_times(current[col]) - pd.Timedelta(hours=float(shift))
+    out = current.copy()
+    if pd.api.types.is_datetime64_dtype(current[col]):  # naive times: write them back
+        out.loc[mask, col] = fixed[mask].astype(current[col].dtype)
+    parts = {"hour": fixed.dt.hour, "weekday": fixed.dt.day_of_week}
+    for name, which in (ev.get("derived_columns") or {}).items():
+        if name in out.columns and which in parts:
+            values = parts[which][mask].to_numpy(dtype="float64", na_value=np.nan)
+            out.loc[mask, name] = values.astype(out[name].dtype) \
+                if pd.api.types.is_integer_dtype(out[name]) and np.isfinite(values).all() \
+                else values
+    return out
+
+
 def rename_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                 ctx: dict[str, Any]) -> pd.DataFrame | None:
     """Give a renamed column its reference name back."""
@@ -188,6 +215,7 @@ def _restore_column(out: pd.DataFrame, reference: pd.DataFrame, col: str, mask: 
 #: check or family -> repair. Explicit, filled by hand.
 REPAIRS: dict[str, Repair] = {
     "scale.unit_change": rescale,
+    "clock.shift": shift_clock,
     "schema.renamed_column": rename_back,
     "categories.remapped_codes": remap_back,
     "schema.swapped_columns": swap_back,
@@ -225,6 +253,8 @@ def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                 return _restored(finding), repaired
             if fn is rescale:
                 return _rescaled(finding), repaired
+            if fn is shift_clock:
+                return _clock_moved(finding), repaired
             return (fn.__doc__ or fn.__name__).strip().splitlines()[0], repaired
     if len(finding.features) != 1:  # the fallback restores one column, never a guess at several
         return None
@@ -233,6 +263,15 @@ def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
     except Exception:
         repaired = None
     return None if repaired is None else (_restored(finding), repaired)
+
+
+def _clock_moved(finding: Finding) -> str:
+    """The clock repair in words, with its numbers."""
+    ev = finding.evidence
+    derived = list(ev.get("derived_columns") or ())
+    also = f", and recompute {', '.join(derived)} from them" if derived else ""
+    since = f" from {ev['since']} on" if ev.get("since") else ""
+    return f"Move the {ev['column']} values{since} by {-float(ev['shift_hours']):+g} h{also}."
 
 
 def _restored(finding: Finding) -> str:

@@ -82,13 +82,15 @@ def _duplicates(reference, current, **kw: Any) -> list[Finding]:
 
 
 def _volume(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.clock import clock_shifts
     from toolkit.checks.volume import volume_changes
 
     ts = kw["timestamp"]
     if ts is None or ts not in reference.columns or ts not in current.columns:
         return []
     return volume_changes(reference, current, timestamp=ts, window=kw["window"],
-                          as_of=kw["as_of"], random_state=kw["random_state"])
+                          as_of=kw["as_of"], random_state=kw["random_state"]) \
+        + clock_shifts(reference, current, timestamp=ts)
 
 
 #: Family name -> runner, in report order. Explicit, filled by hand.
@@ -274,6 +276,9 @@ def explain_away(findings: list[Finding]) -> list[Finding]:
     """
     rescaled = {f.evidence.get("column") for f in findings
                 if f.check == "scale.unit_change" and f.severity != "info"}
+    # A column computed from a shifted clock (the hour of the event) moves with it.
+    clocked = {c for f in findings if f.check == "clock.shift" and f.severity != "info"
+               for c in f.evidence.get("derived_columns", ())}
     # Duplicated rows inflate the row counts volume is judged on: its drops and rate
     # changes are not evidence while a share of the rows is copies.
     duplicated = any(f.check == "duplicates.exact_rows" and f.severity != "info"
@@ -283,6 +288,9 @@ def explain_away(findings: list[Finding]) -> list[Finding]:
         if f.check in _CONSEQUENCES_OF_SCALE and _column_of(f) in rescaled:
             f = f.replace(severity="info", evidence={**f.evidence,
                                                       "explained_by": "scale.unit_change"})
+        elif f.check in _CONSEQUENCES_OF_SCALE and _column_of(f) in clocked:
+            f = f.replace(severity="info", evidence={**f.evidence,
+                                                      "explained_by": "clock.shift"})
         elif duplicated and f.check in ("volume.drop", "volume.rate_change") \
                 and f.severity != "info":
             f = f.replace(severity="info", evidence={**f.evidence,

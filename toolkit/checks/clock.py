@@ -1,0 +1,208 @@
+"""Clock shifts: event times that arrive some hours off, from a date on.
+
+A feed that switches from local time to UTC, or loses its offset, moves every record
+by the same number of hours. Volumes per day barely change, but the day's rhythm does:
+the current window's time-of-day histogram is the reference's, rotated. The check
+scores each rotation by a likelihood ratio against the reference's rhythm, finds the
+date from which it holds (a cumulative-sum split over time-ordered chunks of rows),
+and reports it when the rotated reference fits the rows after that date far better
+than the reference itself does. Columns computed from the clock (an hour or a weekday
+column that equals the timestamp's in the reference) move with it; the finding names
+them so that their drift is read as a consequence, not as a cause.
+
+Windows shorter than two days are not judged: in them, time of day is the position in
+the window, not a daily rhythm.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from toolkit.checks import _common as C
+from toolkit.findings import Finding
+
+__all__ = ["clock_shifts"]
+
+#: Bins of the day: half hours, so that offsets like +5:30 are whole steps.
+BINS = 48
+#: Rows needed on each side, and after the date, to compare two daily rhythms.
+MIN_ROWS = 1000
+#: Days a window (and the shifted part) must span for time of day to be a rhythm.
+MIN_DAYS = 2.0
+#: Time-ordered chunks the date is searched over before refining inside one.
+_CHUNKS = 400
+_NS_PER_BIN = 86_400_000_000_000 // BINS
+
+
+def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
+                 timestamp: str) -> list[Finding]:
+    """Find a timestamp column whose daily rhythm arrives rotated by some hours.
+
+    Parameters
+    ----------
+    reference, current : DataFrame
+    timestamp : str
+        The event-time column, in both frames.
+
+    Returns
+    -------
+    list of Finding
+        At most one ``clock.shift`` finding (layer ``pipeline``), with evidence
+        ``column``, ``shift_hours``, ``since``, ``share_affected``, ``derived_columns``
+        (column -> ``"hour"`` or ``"weekday"``: columns that equal the timestamp's in
+        the reference), the distances behind it, and both rhythms.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> def rows(start, n):
+    ...     day = pd.Timestamp(start) + pd.to_timedelta(rng.integers(0, 14, n), unit="D")
+    ...     return day + pd.to_timedelta(np.clip(rng.normal(13, 3, n), 0, 23.9), unit="h")
+    >>> ref = pd.DataFrame({"ts": rows("2024-01-01", 5000)})
+    >>> cur = pd.DataFrame({"ts": rows("2024-01-15", 5000) - pd.Timedelta(hours=8)})
+    >>> [f.evidence["shift_hours"] for f in clock_shifts(ref, cur, timestamp="ts")]
+    [-8.0]
+    """
+    ordered_ref = C.time_order(reference, timestamp, name="reference")
+    ordered_cur = C.time_order(current, timestamp, name="current")
+    if ordered_ref is None or ordered_cur is None:
+        return []
+    tr, tc = ordered_ref[1], ordered_cur[1]
+    if len(tr) < MIN_ROWS or len(tc) < MIN_ROWS or _days(tr) < MIN_DAYS or _days(tc) < MIN_DAYS:
+        return []
+    ref_counts = np.bincount(_bins(tr), minlength=BINS)
+    p_ref = (ref_counts + 1.0) / (len(tr) + BINS)  # smoothed: an empty half hour is rare, not impossible
+    if _tv(p_ref, np.full(BINS, 1.0 / BINS)) < 0.05:
+        return []  # a flat day: a rotation changes nothing a model could see
+    log_p = np.log(p_ref)
+    # llr[k, b]: log-likelihood ratio of a row in bin b under "rotated by k bins"
+    llr = np.stack([np.roll(log_p, k) for k in range(BINS)]) - log_p[np.newaxis, :]
+    bins_c = _bins(tc)
+    edges = np.linspace(0, len(tc), min(_CHUNKS, len(tc) // 10) + 1).astype(np.int64)
+    chunk = np.repeat(np.arange(len(edges) - 1), np.diff(edges))
+    per_chunk = np.bincount(chunk * BINS + bins_c, minlength=(len(edges) - 1) * BINS
+                            ).reshape(-1, BINS).astype(np.float64)
+    gains = per_chunk @ llr.T  # chunk x rotation
+    total = np.vstack([np.zeros((1, BINS)), np.cumsum(gains, axis=0)])
+    start = np.argmin(total, axis=0)  # for each rotation, the best chunk to start from
+    gain = total[-1] - total[start, np.arange(BINS)]
+    gain[0] = -np.inf
+    k = int(np.argmax(gain))
+    whole = 2 * int(np.argmax(gain[::2]))  # zones are mostly whole hours: a half hour
+    if k % 2 and gain[k] - gain[whole] < math.log(len(tc)):  # must clearly fit better
+        k = whole
+    z = llr[k][bins_c]
+    j = _refine(z, int(edges[start[k]]), edges)
+    # The first hours of a shifted window hold the night's tail of the old clock's day:
+    # less than a day before the date is no evidence of a date, and a date must buy
+    # its parameter (BIC).
+    if (tc[j] - tc[0]) < np.timedelta64(1, "D") or z.sum() >= z[j:].sum() - math.log(len(z)):
+        j = 0
+    after = bins_c[j:]
+    if len(after) < MIN_ROWS or _days(tc[j:]) < MIN_DAYS:
+        return []
+    p_plain = ref_counts / ref_counts.sum()
+    h_after = np.bincount(after, minlength=BINS) / len(after)
+    plain, rotated = _tv(h_after, p_plain), _tv(h_after, np.roll(p_plain, k))
+    noise = _tv_noise(p_plain, len(after), len(tr))
+    if plain < max(0.1, 4 * noise) or rotated > max(1.5 * noise, 0.15 * plain):
+        return []  # the rhythm changed, but not by a rotation, or not beyond noise
+    if j >= MIN_ROWS:  # before the date, the reference's own clock must fit
+        h_before = np.bincount(bins_c[:j], minlength=BINS) / j
+        if _tv(h_before, p_plain) > max(2 * _tv_noise(p_plain, j, len(tr)), 0.25 * plain):
+            return []
+    since = C.iso(tc[j]) if j > 0 else None
+    shift = (k if k <= BINS // 2 else k - BINS) * 24.0 / BINS
+    derived = _derived(reference, current, timestamp)
+    share = (len(tc) - j) / len(tc)
+    return [_finding(timestamp, shift, since, share, derived, plain, rotated, noise,
+                     p_plain, h_after)]
+
+
+def _days(t: np.ndarray) -> float:
+    """Span of the bulk of sorted times (0.5% to 99.5%), in days."""
+    n = len(t)
+    lo, hi = t[int(0.005 * (n - 1))], t[math.ceil(0.995 * (n - 1))]
+    return float((hi - lo) / np.timedelta64(1, "D"))
+
+
+def _bins(t: np.ndarray) -> np.ndarray:
+    """Half hour of the day of each datetime64[ns] value."""
+    ns = t.astype("datetime64[ns]").view(np.int64)
+    return ((ns % 86_400_000_000_000) // _NS_PER_BIN).astype(np.int64)
+
+
+def _tv(p: np.ndarray, q: np.ndarray) -> float:
+    return 0.5 * float(np.abs(p - q).sum())
+
+
+def _tv_noise(p: np.ndarray, n_a: int, n_b: int) -> float:
+    """Expected total variation between two samples of ``p`` of sizes n_a and n_b."""
+    sd = np.sqrt(p * (1 - p) * (1.0 / n_a + 1.0 / n_b))
+    return 0.5 * float(np.sqrt(2 / np.pi) * sd.sum())
+
+
+def _refine(z: np.ndarray, j: int, edges: np.ndarray) -> int:
+    """The row, within the chunks around ``j``, after which ``z`` sums highest."""
+    k = int(np.searchsorted(edges, j))
+    lo, hi = int(edges[max(0, k - 1)]), int(edges[min(len(edges) - 1, k + 1)])
+    if hi <= lo:
+        return j
+    tail = np.cumsum(z[lo:hi][::-1])[::-1]  # sum from each row to hi
+    return lo + int(np.argmax(tail))
+
+
+def _derived(reference: pd.DataFrame, current: pd.DataFrame, timestamp: str) -> dict[str, str]:
+    """Columns equal to the timestamp's ``"hour"`` or ``"weekday"`` (Monday 0) in (a
+    sample of) the reference: column -> which."""
+    pos = C.sample_positions(len(reference), 5000, random_state=0)
+    times = C.as_datetime(C.take(reference[timestamp], pos), name="reference",
+                          column=timestamp)
+    parts = {"hour": times.dt.hour.to_numpy(dtype="float64", na_value=np.nan),
+             "weekday": times.dt.day_of_week.to_numpy(dtype="float64", na_value=np.nan)}
+    out = {}
+    for col in reference.columns:
+        if col == timestamp or col not in current.columns \
+                or not C.is_number_column(reference[col]):
+            continue
+        values = C.take(reference[col], pos).to_numpy(dtype="float64", na_value=np.nan)
+        ok = np.isfinite(values)
+        if ok.sum() < 100:
+            continue
+        for which, part in parts.items():
+            if np.mean(values[ok] == part[ok]) >= 0.95:
+                out[str(col)] = which
+                break
+    return out
+
+
+def _finding(col, shift, since, share, derived, plain, rotated, noise, p_ref,
+             h_after) -> Finding:
+    sign = "+" if shift > 0 else "-"
+    hours = f"{sign}{abs(shift):g} h"
+    when = f" from {since}" if since else ""
+    also = (f" {', '.join(derived)} moved with it (computed from the clock)."
+            if derived else "")
+    return Finding(
+        check="clock.shift", layer="pipeline",
+        severity="critical" if derived else "warning",
+        score=C.clip01(0.4 + 0.6 * share),
+        summary=f"{col} arrives {hours} off the reference's clock{when}: its daily rhythm is "
+        f"the reference's moved by {hours} (distance {rotated:.2f} against {plain:.2f} "
+        f"unmoved).{also}",
+        features=(col, *derived),
+        evidence={"column": col, "shift_hours": shift, "since": since,
+                  "share_affected": round(share, 6), "derived_columns": derived,
+                  "distance_unshifted": round(plain, 4), "distance_shifted": round(rotated, 4),
+                  "noise": round(noise, 4),
+                  "reference_rhythm": [round(float(v), 5) for v in p_ref],
+                  "current_rhythm": [round(float(v), 5) for v in h_after],
+                  "repair": f"move the affected {col} values by {-shift:+g} h and recompute "
+                  "the columns derived from it"},
+        next_step=f"Check the time zone of {col}{when} (a switch between local time and UTC, "
+        f"a lost offset, a daylight-saving rule).",
+    )
