@@ -248,7 +248,7 @@ def test_public_names_are_pinned():
     import toolkit.checks
 
     assert toolkit.checks.__all__ == [
-        "FAMILIES", "category_changes", "duplicate_rows", "explain_away", "future_timestamps",
+        "FAMILIES", "category_changes", "clock_shifts", "duplicate_rows", "explain_away", "future_timestamps",
         "null_changes",
         "range_violations", "run_checks", "schema_changes", "stuck_values", "type_changes",
         "unit_changes", "volume_changes"]

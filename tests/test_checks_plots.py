@@ -74,3 +74,25 @@ def test_wrong_finding_is_an_input_error():
     f = Finding(check="drift.feature", layer="population", summary="x")
     with pytest.raises(InputError, match=r"scale\.\*"):
         P.plot_unit_change(f)
+
+
+def test_clock_shift_plot_draws_the_reference_moved_onto_the_current():
+    import matplotlib.pyplot as plt
+
+    from toolkit.checks.clock import clock_shifts
+
+    rng = np.random.default_rng(1)
+
+    def frame(start):
+        day = pd.Timestamp(start) + pd.to_timedelta(rng.integers(0, 14, 20_000), unit="D")
+        hours = np.clip(rng.normal(13, 3, 20_000), 0, 23.9)
+        return pd.DataFrame({"ts": (day + pd.to_timedelta(hours, unit="h")).sort_values()})
+
+    cur = frame("2024-01-15")
+    cur["ts"] = cur["ts"] - pd.Timedelta(hours=8)
+    [f] = clock_shifts(frame("2024-01-01"), cur, timestamp="ts")
+    fig = P.plot_clock_shift(f)
+    ref, now, moved = (np.asarray(line.get_ydata()) for line in fig.axes[0].lines)
+    assert np.argmax(now) == np.argmax(moved) == (np.argmax(ref) - 16) % 48  # -8 h
+    assert np.abs(now - moved).sum() < 0.3 * np.abs(now - ref).sum()
+    plt.close("all")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from toolkit.checks._run import FAMILIES, explain_away, run_checks
 from toolkit.checks.categories import category_changes
+from toolkit.checks.clock import clock_shifts
 from toolkit.checks.duplicates import duplicate_rows
 from toolkit.checks.missing import null_changes
 from toolkit.checks.ranges import future_timestamps, range_violations
@@ -26,6 +27,7 @@ from toolkit.checks.volume import volume_changes
 __all__ = [
     "FAMILIES",
     "category_changes",
+    "clock_shifts",
     "duplicate_rows",
     "explain_away",
     "future_timestamps",

@@ -25,6 +25,7 @@ __all__ = [
     "CHECK_PLOTS",
     "figures_for",
     "plot_check_overview",
+    "plot_clock_shift",
     "plot_null_spike",
     "plot_rate_timeline",
     "plot_unit_change",
@@ -87,6 +88,32 @@ def plot_unit_change(finding: Finding, *, ax: Axes | None = None) -> Figure:
     ax.set_title(f"{ev['column']}: ×{ev['measured_factor']:.4g} ({ev['conversion']}){where}",
                  fontsize=10)
     ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def plot_clock_shift(finding: Finding, *, ax: Axes | None = None) -> Figure:
+    """A clock shift: the share of rows per half hour of the day, in the reference, in
+    the current rows after the date, and the reference moved by the shift on top."""
+    import numpy as np
+
+    ev = _need(finding, "clock.")
+    fig, ax = _axes(ax, (7, 3.2))
+    ref, cur = np.asarray(ev["reference_rhythm"]), np.asarray(ev["current_rhythm"])
+    hours = np.arange(len(ref)) * 24.0 / len(ref)
+    steps = round(float(ev["shift_hours"]) * len(ref) / 24.0)
+    ax.step(hours, ref, where="post", color="#7f8c8d", label="reference")
+    ax.step(hours, cur, where="post", color=_COLORS["critical"], label="current, in scope")
+    ax.step(hours, np.roll(ref, steps), where="post", color="#2c3e50", ls="--", lw=1,
+            label=f"reference moved {float(ev['shift_hours']):+g} h")
+    ax.set_xlim(0, 24)
+    ax.set_xticks(range(0, 25, 3))
+    ax.set_xlabel(f"hour of day of {ev['column']}")
+    ax.set_ylabel("share of rows")
+    since = f" from {ev['since']}" if ev.get("since") else ""
+    ax.set_title(f"{ev['column']}: the day's rhythm moved {float(ev['shift_hours']):+g} h{since}",
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
     return fig
 
 
@@ -176,6 +203,7 @@ def plot_check_overview(findings: Sequence[Finding], *, top: int = 15,
 #: check -> the plot of its evidence. Explicit, filled by hand.
 CHECK_PLOTS: dict[str, Any] = {
     "scale.unit_change": plot_unit_change,
+    "clock.shift": plot_clock_shift,
     "missing.null_spike": plot_null_spike,
     "volume.drop": plot_volume,
     "volume.late_records": plot_volume,
