@@ -447,3 +447,17 @@ def test_text_labels_are_read_as_triage_reads_them(train, test_data, model_a):
     auc_text = {r["metric"]: r for r in texted.metrics.to_dict("records")}.get("auc")
     assert auc is not None and auc_text is not None
     assert abs(auc["a"] - auc_text["a"]) < 0.01
+
+
+def test_rows_without_a_label_are_counted_not_dropped_in_silence(test_data, model_a):
+    # A held-out tester: a third of the labels missing gave the same findings as none.
+    missing = test_data.assign(y=test_data["y"].astype("float64"))
+    missing.loc[missing.index[::3], "y"] = np.nan
+    out = compare_versions(missing, model_a=model_a, model_b=model_a, target="y")
+    [f] = [f for f in out.findings if f.check == "versions.unlabeled_rows"]
+    n_missing = len(missing.index[::3])
+    assert f.evidence["n_unlabeled"] == n_missing
+    assert out.n_labeled == len(missing) - n_missing
+    assert f"{n_missing:,} of {len(missing):,} rows" in f.summary
+    full = compare_versions(test_data, model_a=model_a, model_b=model_a, target="y")
+    assert not [f for f in full.findings if f.check == "versions.unlabeled_rows"]

@@ -203,6 +203,27 @@ def _flip_finding(
     )
 
 
+def unlabeled_finding(target: str, n_rows: int, n_labeled: int) -> Finding:
+    """Rows without a label are left out of the label metrics: say how many."""
+    missing = n_rows - n_labeled
+    share = missing / n_rows
+    return Finding(
+        check="versions.unlabeled_rows",
+        layer="model",
+        severity="info",
+        score=min(1.0, share) * 0.2,
+        summary=f"{missing:,} of {n_rows:,} rows ({share:.1%}) have no {target}: the label "
+        f"metrics (AUC, losses, segments, slices, calibration) use the other {n_labeled:,}; "
+        f"score deltas and decision flips use every row.",
+        features=(target,),
+        evidence={"column": target, "n_rows": n_rows, "n_labeled": n_labeled,
+                  "n_unlabeled": missing, "share_unlabeled": round(share, 6)},
+        next_step=f"If {target} is missing for a reason (labels not in yet, one segment "
+        f"unlabelled), the metrics describe the labelled rows only; compare again once "
+        f"they arrive.",
+    )
+
+
 def _calibration_finding(ece: dict[str, float]) -> Finding:
     worse = ece["B"] - ece["A"] >= 0.05
     return Finding(

@@ -38,7 +38,7 @@ from toolkit._versions_attribution import (
     permutation_importance,
     shap_importance,
 )
-from toolkit._versions_findings import build_findings
+from toolkit._versions_findings import build_findings, unlabeled_finding
 from toolkit._versions_metrics import (
     METRICS,
     PRIMARY,
@@ -376,6 +376,8 @@ def compare_versions(
     findings = build_findings(
         metrics, task, slices, attr, rate, summary, thr, bool(len(lab)), max_flip_rate, ece
     )
+    if y is not None and 0 < len(lab) < len(data):
+        findings = rank_findings([*findings, unlabeled_finding(str(target), len(data), len(lab))])
     return VersionComparison(
         task=task,
         threshold=thr,
