@@ -268,6 +268,33 @@ def test_a_missing_timestamp_column_names_the_file(tmp_path: Path) -> None:
         evaluate_config(cfg, now="2024-03-11")
 
 
+@pytest.mark.parametrize(("extra", "objective", "named", "hint"), [
+    ({"prediction": "scor"}, "volume.rows", "'scor' in 'prediction:'", "'score'"),
+    ({"target": "lable"}, "volume.rows", "'lable' in 'target:'", "'label'"),
+    ({}, "missing.cahnnel.null_rate", "'cahnnel' in the measure of objective 'o'", "'channel'"),
+])
+def test_a_column_no_data_file_holds_is_a_config_typo(data_dir: Path, extra, objective,
+                                                      named, hint) -> None:
+    # A held-out tester: misspelt columns in the config made the audit "BREACHED"
+    # (a page at night) or passed unnoticed; the config is what needs fixing.
+    from toolkit import InputError
+
+    cfg = config(data_dir, [{"name": "o", "measure": objective, "max": 1}], **extra)
+    with pytest.raises(InputError, match="names the column") as caught:
+        evaluate_config(cfg, now="2024-03-11T01:00")
+    assert named in str(caught.value)
+    assert f"did you mean {hint}?" in str(caught.value)
+
+
+def test_a_column_the_current_window_lost_is_the_datas_problem(tmp_path: Path) -> None:
+    frame(700, seed=1, start="2024-03-03", days=7).to_csv(tmp_path / "ref-week.csv", index=False)
+    frame(300, seed=2, start="2024-03-10").drop(columns="x").to_csv(tmp_path / "day.csv",
+                                                                   index=False)
+    cfg = config(tmp_path, [{"name": "o", "measure": "missing.x.null_rate", "max": 0.5}])
+    result = evaluate_config(cfg, now="2024-03-11T01:00")  # no config error: a breach
+    assert result.measures["missing.x.null_rate"] == 1.0
+
+
 def test_a_model_that_cannot_score_breaches_its_objectives(tmp_path: Path) -> None:
     import joblib
     from sklearn.linear_model import LogisticRegression

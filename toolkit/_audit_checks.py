@@ -147,8 +147,45 @@ def load_windows(config: AuditConfig, window: Window) -> tuple[pd.DataFrame, pd.
     data, times = _read_span(config.data_files(), config.timestamp, span, name="audit data")
     current = data.loc[_in(times, window)].reset_index(drop=True)
     if ref_window is not None:
-        return data.loc[_in(times, ref_window)].reset_index(drop=True), current
-    return _read_all(config.reference_files(), name="reference"), current
+        reference = data.loc[_in(times, ref_window)].reset_index(drop=True)
+    else:
+        reference = _read_all(config.reference_files(), name="reference")
+    _require_named_columns(config, [*data.columns, *reference.columns])
+    return reference, current
+
+
+def _require_named_columns(config: AuditConfig, columns: list[Any]) -> None:
+    """A column the config names that no data file holds, but one nearly spelt so does,
+    is a typo in the config.
+
+    Found before any measure runs: a nightly audit must not page anyone over a
+    misspelling. A named column with no near namesake may simply not be there yet
+    (labels that arrive later): its measures say so, and breach if required. A
+    column missing from the current window only is the data's problem, as is a
+    prediction column the configured model can stand in for.
+    """
+    import difflib
+
+    from toolkit._audit_measures import find_measure
+
+    named = [("'target:'", config.target)]
+    if config.model is None:
+        named.append(("'prediction:'", config.prediction))
+    for objective in config.objectives:
+        measure, arg = find_measure(objective.measure)
+        if "{column}" in measure.pattern:
+            named.append((f"the measure of objective {objective.name!r}", arg))
+    known = list(dict.fromkeys(str(c) for c in columns))
+    for key, column in named:
+        if column is None or column in known:
+            continue
+        close = difflib.get_close_matches(column, known, n=1, cutoff=0.75)
+        if close:
+            raise InputError(
+                f"The audit config {config.name!r} names the column {column!r} in {key}, but "
+                f"no data file holds it; did you mean {close[0]!r}? (columns: "
+                f"{', '.join(known[:30])}). Fix the config."
+            )
 
 
 @dataclasses.dataclass
