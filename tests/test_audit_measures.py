@@ -269,7 +269,8 @@ def test_a_missing_timestamp_column_names_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("extra", "objective", "named", "hint"), [
-    ({"prediction": "scor"}, "volume.rows", "'scor' in 'prediction:'", "'score'"),
+    ({"prediction": "scor", "target": "lable"}, "volume.rows", "'scor' in 'prediction:'",
+     "'score'"),
     ({"target": "lable"}, "volume.rows", "'lable' in 'target:'", "'label'"),
     ({}, "missing.cahnnel.null_rate", "'cahnnel' in the measure of objective 'o'", "'channel'"),
 ])
@@ -280,10 +281,10 @@ def test_a_column_no_data_file_holds_is_a_config_typo(data_dir: Path, extra, obj
     from toolkit import InputError
 
     cfg = config(data_dir, [{"name": "o", "measure": objective, "max": 1}], **extra)
-    with pytest.raises(InputError, match="names the column") as caught:
+    with pytest.raises(InputError, match="names columns no data file holds") as caught:
         evaluate_config(cfg, now="2024-03-11T01:00")
     assert named in str(caught.value)
-    assert f"did you mean {hint}?" in str(caught.value)
+    assert f"(did you mean {hint}?)" in str(caught.value)
 
 
 def test_a_column_the_current_window_lost_is_the_datas_problem(tmp_path: Path) -> None:

@@ -176,16 +176,18 @@ def _require_named_columns(config: AuditConfig, columns: list[Any]) -> None:
         if "{column}" in measure.pattern:
             named.append((f"the measure of objective {objective.name!r}", arg))
     known = list(dict.fromkeys(str(c) for c in columns))
+    typos = []
     for key, column in named:
         if column is None or column in known:
             continue
         close = difflib.get_close_matches(column, known, n=1, cutoff=0.75)
         if close:
-            raise InputError(
-                f"The audit config {config.name!r} names the column {column!r} in {key}, but "
-                f"no data file holds it; did you mean {close[0]!r}? (columns: "
-                f"{', '.join(known[:30])}). Fix the config."
-            )
+            typos.append(f"{column!r} in {key} (did you mean {close[0]!r}?)")
+    if typos:
+        raise InputError(
+            f"The audit config {config.name!r} names columns no data file holds: "
+            f"{'; '.join(typos)}. The data's columns: {', '.join(known[:30])}. Fix the config."
+        )
 
 
 @dataclasses.dataclass
