@@ -125,3 +125,22 @@ def test_cli_compares_uris_and_rejects_unknown_versions(tracking, tmp_path, caps
     err = capsys.readouterr().err
     assert "models:/steward-fraud/9" in err
     assert "MLFLOW_TRACKING_URI" in err
+
+
+def test_a_registry_that_does_not_exist_fails_at_once_and_creates_nothing(
+    tmp_path, monkeypatch
+):
+    # A held-out tester: with no MLFLOW_TRACKING_URI, in a read-only folder, mlflow
+    # retried creating ./mlflow.db for minutes; in a writable one it left an empty
+    # database behind. Neither can hold the model.
+    from toolkit import ModelError
+    from toolkit.io import load_model
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    for uri in (f"models:/{NAME}/1", "runs:/0123456789abcdef/model"):
+        with pytest.raises(ModelError, match="does not exist") as caught:
+            load_model(uri)
+        assert "MLFLOW_TRACKING_URI" in str(caught.value)
+    assert list(tmp_path.iterdir()) == []

@@ -347,6 +347,16 @@ def _load_mlflow(uri: str, *, name: str) -> tuple[Any, ModelInfo]:
             f"The {name} {uri!r} is an MLflow URI, but mlflow is not installed. Install "
             f"it with: pip install 'mlsteward[mlflow]'."
         ) from exc
+    store = mlflow.get_registry_uri() if uri.startswith("models:/") else mlflow.get_tracking_uri()
+    if store.startswith("sqlite:///") and not Path(store[len("sqlite:///"):]).exists():
+        # mlflow would create an empty database there (and retry for minutes where it
+        # cannot write): an empty registry holds no model.
+        raise ModelError(
+            f"Cannot load the {name} {uri!r}: MLflow's store {store!r} does not exist (with "
+            f"no MLFLOW_TRACKING_URI set, mlflow uses mlflow.db in the current folder). Set "
+            f"MLFLOW_TRACKING_URI (and MLFLOW_REGISTRY_URI if it differs) to the registry "
+            f"that holds the model."
+        )
     try:
         try:
             model = mlflow.sklearn.load_model(uri)
