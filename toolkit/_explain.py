@@ -308,6 +308,9 @@ def explain_findings(findings: list[Finding], reference: pd.DataFrame, current: 
     tested = set(order[:_MAX_TESTED])
     for i, f in enumerate(findings):
         result = None
+        if f.explained is not None:  # measured by its stage (served against logged scores)
+            out.append(f)
+            continue
         if i in tested and f.layer == "model" and previous_model is not None:
             from toolkit.scoring import model_features
 

@@ -376,6 +376,17 @@ def _run_drift(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, li
         pdrift = drift.prediction_drift(ref[pred], cur[pred], random_state=kw["random_state"])
         out["prediction"] = pdrift
         found.extend(pdrift.findings)
+        if kw["model"] is not None:  # are the logged scores the model's own?
+            import contextlib
+
+            from toolkit._versions_served import served_scores
+
+            # A model that cannot score these rows: the symptom's stage says so.
+            with contextlib.suppress(Exception):
+                found.extend(served_scores(ref, cur, model=kw["model"], prediction=pred,
+                                           timestamp=kw["timestamp"],
+                                           reference_model=kw["previous_model"],
+                                           random_state=kw["random_state"]))
     return out, found
 
 

@@ -49,6 +49,7 @@ from toolkit._versions_metrics import (
     scored,
 )
 from toolkit._versions_metrics import flips as flip_table
+from toolkit._versions_served import served_scores
 from toolkit.findings import Finding, rank_findings
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ __all__ = [
     "compare_data_versions",
     "compare_versions",
     "permutation_importance",
+    "served_scores",
     "shap_importance",
 ]
 
