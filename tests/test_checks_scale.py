@@ -223,3 +223,22 @@ def test_temperatures_converted_to_fahrenheit_are_an_affine_unit_change(rng):
     cur2["amount"] *= 2.20462
     (g,) = unit_changes(ref2, cur2)
     assert g.evidence["offset"] == 0.0 and "kg to lb" in g.evidence["conversion"]
+
+
+def test_an_unlisted_factor_from_a_date_is_a_step_not_a_trend(rng):
+    # A held-out incident: prices of one market arrived in another currency (x0.79)
+    # from a date; no listed factor, under the 1.4 floor, so it read as drift.
+    ref, cur = _frame(rng, 20000), _frame(rng, 20000, start="2024-03-15")
+    since = pd.Timestamp("2024-03-21")
+    after = cur["ts"] >= since
+    stepped = cur.assign(amount=np.where(after, cur["amount"] * 0.79, cur["amount"]))
+    (f,) = unit_changes(ref, stepped, timestamp="ts")
+    ev = f.evidence
+    assert ev["factor"] == pytest.approx(0.79, abs=0.02) and f.severity == "warning"
+    assert ev["conversion"].startswith("an unlisted factor")
+    assert abs(pd.Timestamp(ev["since"]) - since) < pd.Timedelta("6h")
+    # The same factor spread over the window as a trend, or without a date, is drift.
+    u = np.linspace(0, 1, len(cur))
+    assert unit_changes(ref, cur.assign(amount=cur["amount"] * (1 - 0.3 * u)),
+                        timestamp="ts") == []
+    assert unit_changes(ref, cur.assign(amount=cur["amount"] * 0.79)) == []

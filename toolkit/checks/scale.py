@@ -66,6 +66,10 @@ _QUANTILE_LEVELS = np.array(QUANTILES)
 MIN_LOG_FACTOR = math.log(1.4)
 #: Unknown factors this large are still reported (warning), if consistent.
 EXTREME_LOG_FACTOR = math.log(10.0)
+#: From a date on, a smaller unlisted factor is reported when every quantile moved by it.
+MIN_DATED_LOG_FACTOR = math.log(1.15)
+#: Largest spread of the quantiles' log-ratios for an unlisted dated factor.
+_DATED_SPREAD = 0.05
 SCALE_SAMPLE = 50_000
 MIN_VALUES = 30
 
@@ -143,6 +147,43 @@ def _verdict(r: Ratio) -> tuple[float, str, str] | None:
     if abs(r.log_factor) >= EXTREME_LOG_FACTOR:
         return r.factor, "an extreme ratio that is not a usual conversion factor", "warning"
     return None
+
+
+def _step(ref_logs: np.ndarray, logs: np.ndarray, j: int, after: Ratio,
+          before: Ratio | None) -> bool:
+    """A step, not a trend: the rows before the date sit at the reference's level and
+    both halves of the rows after it at the new one (each within a fifth of the step)."""
+    lf = abs(after.log_factor)
+    if before is not None and abs(before.log_factor) > 0.2 * lf:
+        return False
+    half = j + (len(logs) - j) // 2
+    if half - j < MIN_VALUES or len(logs) - half < MIN_VALUES:
+        return False
+    first = robust_ratio(ref_logs, np.sort(logs[j:half])).log_factor
+    second = robust_ratio(ref_logs, np.sort(logs[half:])).log_factor
+    return abs(first - second) <= 0.2 * lf
+
+
+def _dated_verdict(r: Ratio) -> tuple[float, str, str] | None:
+    """A verdict for the values after a date: a known factor, or any factor of at least
+    1.15 when every quantile moved by it alike and the interval is tight.
+
+    A step on a date that rescales the whole distribution while the rows before it
+    match the reference is what a currency, a price list or a unit nobody lists does
+    to a column; ordinary drift moves quantiles unequally, or gradually.
+    """
+    verdict = _verdict(r)
+    if verdict is not None:
+        return verdict
+    lf = abs(r.log_factor)
+    if lf < MIN_DATED_LOG_FACTOR or r.spread > _DATED_SPREAD or r.low <= 0 <= r.high \
+            or (r.high - r.low) > 0.5 * lf:
+        return None
+    return (r.factor, f"{_UNLISTED}: every quantile moved by it from that date, as when a "
+            "currency, a price list or a calibration changes", "warning")
+
+
+_UNLISTED = "an unlisted factor"
 
 
 class _Grouping:
@@ -399,7 +440,7 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
     m = _chunk_medians(logs, chunks)
     k = _best_split(m)
     a1, a2 = np.median(m[:k]), np.median(m[k:])
-    if abs(a2 - a1) < MIN_LOG_FACTOR:
+    if abs(a2 - a1) < MIN_DATED_LOG_FACTOR:
         return None
     lo, hi = chunks[k - 1][0], chunks[k][-1] + 1  # refine inside the two border buckets
     z = (np.abs(logs[lo:hi] - a2) < np.abs(logs[lo:hi] - a1)).astype(float)
@@ -409,8 +450,10 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
     since = t[j]
     after = robust_ratio(ref_logs, np.sort(logs[j:]))
     before = robust_ratio(ref_logs, np.sort(logs[:j])) if j >= MIN_VALUES else None
-    verdict, affine = _judged(after, ref_raw, raw[j:])
+    verdict, affine = _judged(after, ref_raw, raw[j:], dated=True)
     if verdict is None or (before is not None and _judged(before, ref_raw, raw[:j])[0] is not None):
+        return None
+    if verdict[1].startswith(_UNLISTED) and not _step(ref_logs, logs, j, after, before):
         return None
     if before is not None and abs(before.log_factor) > 0.5 * abs(after.log_factor):
         return None
@@ -467,7 +510,7 @@ def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep) -> Fin
                     segment=C.segment_expr(seg_col, value), affine=affine)
 
 
-def _judged(r: Ratio, ref_raw: np.ndarray, cur_raw: np.ndarray
+def _judged(r: Ratio, ref_raw: np.ndarray, cur_raw: np.ndarray, *, dated: bool = False
             ) -> tuple[tuple[float, str, str] | None, tuple[float, float, str] | None]:
     """(verdict, affine conversion): a known conversion with an offset first, when the
     scale moved at all (Celsius to Fahrenheit moves it 1.8 times or more above 0 °C),
@@ -476,7 +519,7 @@ def _judged(r: Ratio, ref_raw: np.ndarray, cur_raw: np.ndarray
         affine = _affine(ref_raw, cur_raw)
         if affine is not None:
             return (affine[0], affine[2], "critical"), affine
-    return _verdict(r), None
+    return (_dated_verdict(r) if dated else _verdict(r)), None
 
 
 def _affine(ref_values: np.ndarray, cur_values: np.ndarray) -> tuple[float, float, str] | None:
