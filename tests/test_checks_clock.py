@@ -39,7 +39,7 @@ def test_a_dated_shift_is_found_with_its_date_size_and_derived_column():
     since = pd.Timestamp(ev["since"])
     assert pd.Timestamp("2024-09-21 16:00") <= since <= pd.Timestamp("2024-09-22 06:00")
     assert ev["share_affected"] == pytest.approx(moved.mean(), abs=0.02)
-    assert ev["derived_columns"] == {"hour": "hour"}
+    assert ev["derived_columns"] == [["hour", "hour"]]
     assert f.features == ("ts", "hour") and f.severity == "critical"
     assert ev["distance_shifted"] < 0.25 * ev["distance_unshifted"]
 
@@ -88,7 +88,7 @@ def test_run_checks_reads_the_hour_drift_as_a_consequence_and_repair_undoes_it()
     ref, cur = _window(rng, "2024-09-01"), _window(rng, "2024-09-15")
     cur["ts"] = cur["ts"] - pd.Timedelta(hours=8)
     ref, cur = _with_hour(ref), _with_hour(cur)
-    found = run_checks(ref, cur, timestamp="ts", families=["volume", "ranges", "stuck"])
+    found = run_checks(ref, cur, timestamp="ts", families=["clock", "ranges", "stuck"])
     [f] = [x for x in found if x.check == "clock.shift"]
     assert all(x.severity == "info" for x in found if "hour" in x.features and x is not f)
     desc, fixed = repair(f, ref, cur, {"timestamp": "ts"})
@@ -109,8 +109,66 @@ def test_repair_of_a_dated_shift_touches_only_the_rows_after_its_date():
     f = Finding(check="clock.shift", layer="pipeline", severity="critical", score=0.7,
                 summary="", features=("ts", "hour"),
                 evidence={"column": "ts", "shift_hours": -8.0, "since": "2024-09-21T16:00:00",
-                          "derived_columns": {"hour": "hour"}})
+                          "derived_columns": [["hour", "hour"]]})
     _, fixed = repair(f, _with_hour(ref), cur, {"timestamp": "ts"})
     early = cur["ts"] < "2024-09-21 16:00"
     assert fixed.loc[early].equals(cur.loc[early])
     assert (fixed.loc[~early, "ts"] == cur.loc[~early, "ts"] + pd.Timedelta(hours=8)).all()
+
+
+def test_a_mostly_zero_column_is_no_clock_feature_when_all_stamps_sit_at_midnight():
+    # A reviewer: daily batches stamped at 00:00 made a 1% label "equal the hour".
+    rng = np.random.default_rng(6)
+
+    def daily(start, n=6000):
+        day = pd.Timestamp(start) + pd.to_timedelta(rng.integers(0, 14, n), unit="D")
+        return pd.DataFrame({"ts": day.sort_values().to_numpy(),
+                             "is_fraud": (rng.random(n) < 0.01).astype(int)})
+
+    ref, cur = daily("2024-01-01"), daily("2024-01-15")
+    cur["ts"] = cur["ts"] - pd.Timedelta(hours=2)
+    [f] = clock_shifts(ref, cur, timestamp="ts")
+    assert f.evidence["derived_columns"] == [] and f.severity == "warning"
+    _, fixed = repair(f, ref, cur, {"timestamp": "ts"})
+    assert fixed["is_fraud"].equals(cur["is_fraud"])
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "America/New_York"])
+def test_zoned_times_are_read_on_their_wall_clock_across_daylight_saving(tz):
+    # A reviewer: zoned times read in UTC rotated by an hour at every DST change.
+    rng = np.random.default_rng(7)
+
+    def local(start, n=20_000):
+        day = pd.Timestamp(start) + pd.to_timedelta(rng.integers(0, 28, n), unit="D")
+        wall = pd.Series(day + pd.to_timedelta(np.clip(rng.normal(13, 3.5, n), 0, 23.9),
+                                               unit="h")).sort_values(ignore_index=True)
+        ts = wall.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        return pd.DataFrame({"ts": ts.to_numpy()}).assign(hour=lambda d: d["ts"].dt.hour)
+
+    ref, cur = local("2024-02-10"), local("2024-03-09")  # the spring change inside
+    assert clock_shifts(ref, cur, timestamp="ts") == []
+    moved = cur.assign(ts=cur["ts"] + pd.Timedelta(hours=3))
+    moved["hour"] = moved["ts"].dt.hour
+    [f] = clock_shifts(ref, moved, timestamp="ts")
+    assert f.evidence["shift_hours"] == 3.0 and f.evidence["derived_columns"] == [["hour", "hour"]]
+    _, fixed = repair(f, ref, moved, {"timestamp": "ts"})
+    assert str(fixed["ts"].dtype) == str(moved["ts"].dtype)
+    ok = moved["ts"].notna()
+    assert (fixed.loc[ok, "ts"] == cur.loc[ok, "ts"]).all()
+    assert (fixed.loc[ok, "hour"] == cur.loc[ok, "hour"]).all()
+
+
+def test_integer_column_names_and_text_times_are_handled():
+    rng = np.random.default_rng(8)
+    ref, cur = _window(rng, "2024-09-01"), _window(rng, "2024-09-15")
+    cur["ts"] = cur["ts"] - pd.Timedelta(hours=8)
+    ref, cur = (df.assign(h=df["ts"].dt.hour).rename(columns={"h": 7}) for df in (ref, cur))
+    [f] = clock_shifts(ref, cur, timestamp="ts")
+    assert f.evidence["derived_columns"] == [[7, "hour"]] and f.features == ("ts", "7")
+    _, fixed = repair(f, ref, cur, {"timestamp": "ts"})
+    assert (fixed[7] == fixed["ts"].dt.hour).all()
+    as_text = cur.assign(ts=cur["ts"].dt.strftime("%Y-%m-%d %H:%M:%S"))
+    [g] = clock_shifts(ref, as_text, timestamp="ts")
+    assert g.evidence["shift_hours"] == -8.0
+    assert repair(g, ref, as_text, {"timestamp": "ts"}) is None or \
+        repair(g, ref, as_text, {"timestamp": "ts"})[1]["ts"].equals(as_text["ts"])

@@ -74,27 +74,31 @@ def rescale(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
 def shift_clock(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
                 ctx: dict[str, Any]) -> pd.DataFrame | None:
     """Move the shifted event times back, and recompute the columns derived from them."""
-    import numpy as np
     import pandas as pd
+
+    from toolkit.checks.clock import CLOCK_PARTS, zone
 
     ev = dict(finding.evidence)
     col, shift = ev.get("column"), ev.get("shift_hours")
-    if col not in current.columns or not shift:
-        return None
+    if col not in current.columns or not shift \
+            or not pd.api.types.is_datetime64_any_dtype(current[col]):
+        return None  # times as text or numbers: rewriting them would change their form
     mask = _mask(current, ev, {**ctx, "timestamp": col})
     if mask is None:
         return None
     fixed = event_times(current[col]) - pd.Timedelta(hours=float(shift))
+    mask &= fixed.notna()  # a missing time stays missing, and so do its derived values
+    tz = zone(current[col])
+    if tz is not None:  # back to the column's zone, read on its wall clock
+        fixed = fixed.dt.tz_localize("UTC").dt.tz_convert(tz)
     out = current.copy()
-    if pd.api.types.is_datetime64_dtype(current[col]):  # naive times: write them back
-        out.loc[mask, col] = fixed[mask].astype(current[col].dtype)
-    parts = {"hour": fixed.dt.hour, "weekday": fixed.dt.day_of_week}
-    for name, which in (ev.get("derived_columns") or {}).items():
-        if name in out.columns and which in parts:
-            values = parts[which][mask].to_numpy(dtype="float64", na_value=np.nan)
-            out.loc[mask, name] = values.astype(out[name].dtype) \
-                if pd.api.types.is_integer_dtype(out[name]) and np.isfinite(values).all() \
-                else values
+    out.loc[mask, col] = fixed[mask].astype(current[col].dtype)
+    for name, which in ev.get("derived_columns") or ():
+        if name in out.columns and which in CLOCK_PARTS:
+            values = CLOCK_PARTS[which](fixed[mask])
+            kind = out[name].dtype
+            out.loc[mask, name] = values.astype(kind) if pd.api.types.is_integer_dtype(kind) \
+                else values.astype("float64")
     return out
 
 
@@ -268,7 +272,7 @@ def repair(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
 def _clock_moved(finding: Finding) -> str:
     """The clock repair in words, with its numbers."""
     ev = finding.evidence
-    derived = list(ev.get("derived_columns") or ())
+    derived = [str(c) for c, _ in ev.get("derived_columns") or ()]
     also = f", and recompute {', '.join(derived)} from them" if derived else ""
     since = f" from {ev['since']} on" if ev.get("since") else ""
     return f"Move the {ev['column']} values{since} by {-float(ev['shift_hours']):+g} h{also}."

@@ -17,6 +17,8 @@ the window, not a daily rhythm.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +26,7 @@ import pandas as pd
 from toolkit.checks import _common as C
 from toolkit.findings import Finding
 
-__all__ = ["clock_shifts"]
+__all__ = ["CLOCK_PARTS", "clock_shifts", "wall_clock", "zone"]
 
 #: Bins of the day: half hours, so that offsets like +5:30 are whole steps.
 BINS = 48
@@ -52,8 +54,12 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
     list of Finding
         At most one ``clock.shift`` finding (layer ``pipeline``), with evidence
         ``column``, ``shift_hours``, ``since``, ``share_affected``, ``derived_columns``
-        (column -> ``"hour"`` or ``"weekday"``: columns that equal the timestamp's in
-        the reference), the distances behind it, and both rhythms.
+        (``[column, "hour" or "weekday"]`` pairs: columns that equal that part of the
+        timestamp in the reference), the distances behind it, and both rhythms. A
+        zoned timestamp is read on its own wall clock, so daylight-saving changes do
+        not rotate it. Only a shift that lasts to the end of the window is looked
+        for: one fixed inside the window mixes both clocks after its date and is not
+        reported.
 
     Examples
     --------
@@ -67,13 +73,15 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
     >>> [f.evidence["shift_hours"] for f in clock_shifts(ref, cur, timestamp="ts")]
     [-8.0]
     """
-    ordered_ref = C.time_order(reference, timestamp, name="reference")
-    ordered_cur = C.time_order(current, timestamp, name="current")
-    if ordered_ref is None or ordered_cur is None:
-        return []
-    tr, tc = ordered_ref[1], ordered_cur[1]
+    for label, df in (("reference", reference), ("current", current)):
+        C.require_frame(df, name=label)
+        C.require_column(df, timestamp, name=label, role="timestamp")
+    tr = C.time_order(reference, timestamp, name="reference")[1]
+    tc = C.time_order(current, timestamp, name="current")[1]
     if len(tr) < MIN_ROWS or len(tc) < MIN_ROWS or _days(tr) < MIN_DAYS or _days(tc) < MIN_DAYS:
         return []
+    # A zoned column keeps its wall clock: people act at 9:00 local time, in summer too.
+    tr, tc = wall_clock(tr, zone(reference[timestamp])), wall_clock(tc, zone(current[timestamp]))
     ref_counts = np.bincount(_bins(tr), minlength=BINS)
     p_ref = (ref_counts + 1.0) / (len(tr) + BINS)  # smoothed: an empty half hour is rare, not impossible
     if _tv(p_ref, np.full(BINS, 1.0 / BINS)) < 0.05:
@@ -123,6 +131,27 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
                      p_plain, h_after)]
 
 
+#: Parts of an event time that feature columns are often computed from.
+CLOCK_PARTS: dict[str, Callable[[pd.Series], pd.Series]] = {
+    "hour": lambda t: t.dt.hour,
+    "weekday": lambda t: t.dt.day_of_week,  # Monday 0
+}
+
+
+def zone(series: pd.Series) -> Any:
+    """The time zone of a zoned datetime column, else None (naive, text, numbers)."""
+    return getattr(series.dtype, "tz", None)
+
+
+def wall_clock(utc: np.ndarray, tz: Any) -> np.ndarray:
+    """Naive UTC datetime64 values as the naive wall-clock times of ``tz`` (unchanged
+    without a zone); the order of the values is kept."""
+    if tz is None:
+        return utc
+    local = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert(tz).tz_localize(None)
+    return local.to_numpy(dtype="datetime64[ns]")
+
+
 def _days(t: np.ndarray) -> float:
     """Span of the bulk of sorted times (0.5% to 99.5%), in days."""
     n = len(t)
@@ -156,15 +185,26 @@ def _refine(z: np.ndarray, j: int, edges: np.ndarray) -> int:
     return lo + int(np.argmax(tail))
 
 
-def _derived(reference: pd.DataFrame, current: pd.DataFrame, timestamp: str) -> dict[str, str]:
-    """Columns equal to the timestamp's ``"hour"`` or ``"weekday"`` (Monday 0) in (a
-    sample of) the reference: column -> which."""
+def _derived(reference: pd.DataFrame, current: pd.DataFrame,
+             timestamp: str) -> list[list[Any]]:
+    """``[column, part]`` pairs: columns equal to a :data:`CLOCK_PARTS` part of the
+    timestamp (on its wall clock) in a sample of the reference.
+
+    The part must vary in the sample (at least 6 hours, 3 weekdays) and the column hold
+    at least half as many values: with every record stamped at midnight, a mostly-zero
+    label equals the hour, and is no clock feature.
+    """
     pos = C.sample_positions(len(reference), 5000, random_state=0)
-    times = C.as_datetime(C.take(reference[timestamp], pos), name="reference",
-                          column=timestamp)
-    parts = {"hour": times.dt.hour.to_numpy(dtype="float64", na_value=np.nan),
-             "weekday": times.dt.day_of_week.to_numpy(dtype="float64", na_value=np.nan)}
-    out = {}
+    raw = C.take(reference[timestamp], pos)
+    utc = C.as_datetime(raw, name="reference", column=timestamp).to_numpy(dtype="datetime64[ns]")
+    times = pd.Series(wall_clock(utc, zone(raw)))
+    least = {"hour": 6, "weekday": 3}
+    parts = {}
+    for which, part in CLOCK_PARTS.items():
+        values = part(times).to_numpy(dtype="float64", na_value=np.nan)
+        if len(np.unique(values[np.isfinite(values)])) >= least[which]:
+            parts[which] = values
+    out: list[list[Any]] = []
     for col in reference.columns:
         if col == timestamp or col not in current.columns \
                 or not C.is_number_column(reference[col]):
@@ -174,8 +214,10 @@ def _derived(reference: pd.DataFrame, current: pd.DataFrame, timestamp: str) -> 
         if ok.sum() < 100:
             continue
         for which, part in parts.items():
-            if np.mean(values[ok] == part[ok]) >= 0.95:
-                out[str(col)] = which
+            same = ok & np.isfinite(part)
+            if len(np.unique(values[same])) >= 0.5 * len(np.unique(part[same])) \
+                    and np.mean(values[same] == part[same]) >= 0.95:
+                out.append([col, which])
                 break
     return out
 
@@ -185,8 +227,8 @@ def _finding(col, shift, since, share, derived, plain, rotated, noise, p_ref,
     sign = "+" if shift > 0 else "-"
     hours = f"{sign}{abs(shift):g} h"
     when = f" from {since}" if since else ""
-    also = (f" {', '.join(derived)} moved with it (computed from the clock)."
-            if derived else "")
+    names = [str(c) for c, _ in derived]
+    also = f" {', '.join(names)} moved with it (computed from the clock)." if derived else ""
     return Finding(
         check="clock.shift", layer="pipeline",
         severity="critical" if derived else "warning",
@@ -194,7 +236,7 @@ def _finding(col, shift, since, share, derived, plain, rotated, noise, p_ref,
         summary=f"{col} arrives {hours} off the reference's clock{when}: its daily rhythm is "
         f"the reference's moved by {hours} (distance {rotated:.2f} against {plain:.2f} "
         f"unmoved).{also}",
-        features=(col, *derived),
+        features=(col, *(c for c, _ in derived)),
         evidence={"column": col, "shift_hours": shift, "since": since,
                   "share_affected": round(share, 6), "derived_columns": derived,
                   "distance_unshifted": round(plain, 4), "distance_shifted": round(rotated, 4),
