@@ -85,3 +85,44 @@ def test_triage_names_the_logging_when_the_scores_arrive_as_percent(setup):
     top = inv.findings[0]
     assert top.check == "versions.served_scores" and top.evidence["factor"] == 100.0
     assert "logs the model's score x100" in inv.verdict.headline
+
+
+def test_a_rollback_to_the_previous_version_is_named(setup):
+    # A held-out judge: with --previous-model, the reference was taken for version A's
+    # and the check skipped, though version B (deployed) had served it exactly.
+    model, ref, cur = setup
+    previous = LogisticRegression(C=0.01).fit(ref[["x1"]], ref["y"])
+    late = cur["ts"] >= "2024-02-22"
+    rolled = cur.assign(score=np.where(late, previous.predict_proba(cur[["x1"]])[:, 1],
+                                       cur["score"]))
+    [f] = served_scores(ref, rolled, model=model, prediction="score", timestamp="ts",
+                        reference_model=previous)
+    assert (f.evidence["kind"], f.layer) == ("previous_version", "model")
+    assert abs(pd.Timestamp(f.evidence["since"]) - pd.Timestamp("2024-02-22")) \
+        < pd.Timedelta(hours=6)
+
+
+def test_the_other_class_logged_in_one_segment_is_named_with_its_segment(setup):
+    model, ref, cur = setup
+    ref, cur = (df.assign(channel=np.where(np.arange(len(df)) % 4 == 0, "mobile", "web"))
+                for df in (ref, cur))
+    hit = (cur["channel"] == "mobile") & (cur["ts"] >= "2024-02-20")
+    flipped = cur.assign(score=np.where(hit, 1 - cur["score"], cur["score"]))
+    flipped.loc[flipped.index[1::7], "score"] = np.nan  # a log with holes
+    [f] = served_scores(ref, flipped, model=model, prediction="score", timestamp="ts")
+    ev = f.evidence
+    assert (ev["kind"], f.segment) == ("complement", "channel == 'mobile'")
+    logged = flipped["score"].notna()
+    assert ev["share_affected"] == pytest.approx((hit & logged).sum() / logged.sum(), abs=0.02)
+    assert ev["missing_logged_share"][1] == pytest.approx(1 / 7, abs=0.01)
+
+
+def test_windows_without_the_logged_column_are_named():
+    from toolkit import InputError
+
+    model = LogisticRegression().fit(pd.DataFrame({"x1": [0.0, 1.0, 2.0, 3.0]}), [0, 0, 1, 1])
+    frame = pd.DataFrame({"x1": np.arange(40.0), "score": 0.5})
+    with pytest.raises(InputError, match="'scor'"):
+        served_scores(frame, frame, model=model, prediction="scor")
+    with pytest.raises(InputError, match="current"):
+        served_scores(frame, frame.iloc[:0], model=model, prediction="score")

@@ -15,6 +15,7 @@ from toolkit.checks._common import with_columns
 from toolkit.findings import Finding
 from toolkit.intake import Frame
 from toolkit.repair import repair
+from toolkit.scoring import as_served
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -114,25 +115,6 @@ def _scorer(model: Any, reference: pd.DataFrame, ctx: dict[str, Any],
     notes["symptom"] = ("No model was given: a surrogate fitted on the reference window to "
                         "the logged scores re-scores the repairs.")
     return "surrogate", surrogate.predict
-
-
-def as_served(df: pd.DataFrame, reference: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
-    """The frame as a serving layer would hand it to the model: numbers that arrive as
-    text are parsed (failures become missing) and absent columns take the reference's
-    most common value. Only the symptom's measurement uses this; checks see raw data."""
-    import pandas as pd
-
-    out = df
-    for col in needed:
-        if col not in reference.columns:
-            continue
-        ref_numeric = pd.api.types.is_numeric_dtype(reference[col])
-        if col not in out.columns:
-            mode = reference[col].mode(dropna=True)
-            out = with_columns(out, {col: mode.iloc[0] if len(mode) else None})
-        elif ref_numeric and not pd.api.types.is_numeric_dtype(out[col]):
-            out = with_columns(out, {col: pd.to_numeric(out[col], errors="coerce")})
-    return out
 
 
 def _loss(scores: np.ndarray, y: np.ndarray, classification: bool) -> np.ndarray:

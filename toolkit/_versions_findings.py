@@ -62,6 +62,8 @@ def _segment_findings(report: SliceReport | None, regressed: bool, task: str) ->
     loss = "absolute error" if task == "regression" else "log loss"
     out = []
     for r in report.table.itertuples():
+        if r.mean <= 0:  # B improved there too, only less than elsewhere: not worse
+            continue
         severity = "critical" if r.ci_low >= report.threshold else "warning"
         if regressed and r.explained >= 0.5:
             severity = "critical"

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["label_values", "model_features", "model_task", "positive_label", "predict_scores"]
+__all__ = ["as_served", "label_values", "model_features", "model_task", "positive_label",
+           "predict_scores"]
 
 Task = Literal["classification", "regression"]
 
@@ -106,4 +107,25 @@ def label_values(values: pd.Series, positive: Any = None) -> np.ndarray:
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     out = (values.astype(str) == str(positive)).to_numpy(dtype=float)
     out[values.isna().to_numpy()] = np.nan
+    return out
+
+
+def as_served(df: pd.DataFrame, reference: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
+    """The frame as a serving layer would hand it to the model: numbers that arrive as
+    text are parsed (failures become missing) and absent columns take the reference's
+    most common value. Triage's symptom and the served-score check use this; checks see raw data."""
+    import pandas as pd
+
+    from toolkit.checks._common import with_columns
+
+    out = df
+    for col in needed:
+        if col not in reference.columns:
+            continue
+        ref_numeric = pd.api.types.is_numeric_dtype(reference[col])
+        if col not in out.columns:
+            mode = reference[col].mode(dropna=True)
+            out = with_columns(out, {col: mode.iloc[0] if len(mode) else None})
+        elif ref_numeric and not pd.api.types.is_numeric_dtype(out[col]):
+            out = with_columns(out, {col: pd.to_numeric(out[col], errors="coerce")})
     return out

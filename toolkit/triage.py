@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from toolkit._exceptions import InputError
+from toolkit._exceptions import InputError, ModelError
 from toolkit.findings import SEVERITIES, Finding, rank_findings
 from toolkit.intake import Frame, read_complaint
 
@@ -382,10 +382,11 @@ def _run_drift(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, li
             from toolkit._versions_served import served_scores
 
             # A model that cannot score these rows: the symptom's stage says so.
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(InputError, ModelError):
                 found.extend(served_scores(ref, cur, model=kw["model"], prediction=pred,
                                            timestamp=kw["timestamp"],
                                            reference_model=kw["previous_model"],
+                                           target=kw["target"], positive=kw["positive"],
                                            random_state=kw["random_state"]))
     return out, found
 
@@ -438,8 +439,7 @@ def _scores(df: pd.DataFrame, model: Any, prediction: str | None, reference: pd.
 
     if prediction and prediction in df.columns:
         return pd.to_numeric(df[prediction], errors="coerce").to_numpy(dtype=float)
-    from toolkit._explain import as_served
-    from toolkit.scoring import model_features, predict_scores
+    from toolkit.scoring import as_served, model_features, predict_scores
 
     return predict_scores(model, as_served(df, reference, model_features(model) or []))
 
