@@ -242,3 +242,27 @@ def test_an_unlisted_factor_from_a_date_is_a_step_not_a_trend(rng):
     assert unit_changes(ref, cur.assign(amount=cur["amount"] * (1 - 0.3 * u)),
                         timestamp="ts") == []
     assert unit_changes(ref, cur.assign(amount=cur["amount"] * 0.79)) == []
+
+
+def test_new_people_in_a_segment_are_no_unit_change(rng):
+    # A held-out judge: a campaign brought new players (days since install ~ 4, not
+    # ~60) into one channel from a date, and a scale family moved by "1/10" read as
+    # a critical unit change. The channel's share of rows went from 6% to 45%.
+    def frame(n, start, late_share):
+        ts = pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.uniform(0, 28 * 86400, n)),
+                                                   unit="s")
+        late = np.arange(n) >= n // 2
+        camp = rng.random(n) < np.where(late, late_share, 0.06)
+        new = camp & late & (late_share > 0.06)  # the campaign's players are new
+        return pd.DataFrame({"ts": ts, "channel": np.where(camp, "tiktok", "search"),
+                             "days": np.where(new, rng.exponential(4, n),
+                                              rng.exponential(60, n)).round() + 1})
+
+    ref, cur = frame(30_000, "2024-01-01", 0.06), frame(30_000, "2024-01-29", 0.45)
+    assert unit_changes(ref, cur, timestamp="ts") == []
+    # The same values rescaled in place, with the channel's share steady, still are.
+    steady = frame(30_000, "2024-01-29", 0.06)
+    hit = (steady["channel"] == "tiktok") & (steady.index >= len(steady) // 2)
+    steady.loc[hit, "days"] = steady.loc[hit, "days"] / 10
+    (f,) = unit_changes(ref, steady, timestamp="ts")
+    assert f.evidence["factor"] == 0.1 and f.segment == "channel == 'tiktok'"

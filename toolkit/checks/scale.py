@@ -176,8 +176,7 @@ def _dated_verdict(r: Ratio) -> tuple[float, str, str] | None:
     if verdict is not None:
         return verdict
     lf = abs(r.log_factor)
-    if lf < MIN_DATED_LOG_FACTOR or r.spread > _DATED_SPREAD or r.low <= 0 <= r.high \
-            or (r.high - r.low) > 0.5 * lf:
+    if lf < MIN_DATED_LOG_FACTOR or r.spread > _DATED_SPREAD or r.low <= 0 <= r.high:
         return None
     return (r.factor, f"{_UNLISTED}: every quantile moved by it from that date, as when a "
             "currency, a price list or a calibration changes", "warning")
@@ -425,7 +424,8 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
                order: np.ndarray | None = None,
                segment: tuple[str, Any, np.ndarray] | None = None) -> Finding | None:
     """A change from a date on; inside one segment when ``segment`` is (column, value,
-    current frame) and ``order`` the time order of the segment's sampled rows."""
+    current frame, the segment's share of the reference) and ``order`` the time order
+    of the segment's sampled rows."""
     order = prep.cur_order if order is None else order
     if order is None or prep.cur_time is None:
         return None
@@ -440,7 +440,9 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
     m = _chunk_medians(logs, chunks)
     k = _best_split(m)
     a1, a2 = np.median(m[:k]), np.median(m[k:])
-    if abs(a2 - a1) < MIN_DATED_LOG_FACTOR:
+    # Chunk medians of a few dozen rows are noisy: search below the floor, and judge
+    # the rows after the date, all of them, against it.
+    if abs(a2 - a1) < 0.75 * MIN_DATED_LOG_FACTOR:
         return None
     lo, hi = chunks[k - 1][0], chunks[k][-1] + 1  # refine inside the two border buckets
     z = (np.abs(logs[lo:hi] - a2) < np.abs(logs[lo:hi] - a1)).astype(float)
@@ -461,10 +463,18 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
     share = float(np.mean(full >= since)) if full is not None else float(len(logs) - j) / len(logs)
     where = None
     if segment is not None:  # the share of all rows: in the segment and after the date
-        seg_col, value, frame = segment
+        seg_col, value, frame, ref_share = segment
         where = C.segment_expr(seg_col, value)
         in_segment = (frame[seg_col] == value).fillna(False).to_numpy(dtype=bool)
-        share = float(np.mean(in_segment & (full >= since))) if full is not None else share
+        if full is not None:
+            later = full >= since
+            share = float(np.mean(in_segment & later))
+            # A unit change is the pipeline's, not the crowd's: when the segment's
+            # share of the rows doubled or halved from the date, new people arrived
+            # in it (a campaign), and their other values are not a conversion.
+            now = float(np.mean(in_segment[later])) if later.any() else 0.0
+            if ref_share > 0 and not 0.5 <= now / ref_share <= 2.0:
+                return None
     base = float(np.median(ref_logs))
     timeline = [{"start": C.iso(t[c[0]]), "log10_ratio": round((v - base) / math.log(10), 4)}
                 for c, v in zip(chunks, m)]
@@ -504,8 +514,10 @@ def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep) -> Fin
             return None
         return _time_step(np.sort(_logabs(ref_vals[in_ref])), cur_vals, col, prep,
                           ref_raw=ref_vals[in_ref], order=prep.cur_order[in_cur[prep.cur_order]],
-                          segment=(seg_col, value, current))
+                          segment=(seg_col, value, current, float(np.mean(in_ref))))
     share = float((current[seg_col] == value).mean())
+    if not 0.5 <= float(np.mean(in_cur)) / max(float(np.mean(in_ref)), 1e-12) <= 2.0:
+        return None  # the segment's crowd changed (see _time_step), not its units
     return _finding(col, r_in, verdict, since=None, share=share,
                     segment=C.segment_expr(seg_col, value), affine=affine)
 
