@@ -278,13 +278,28 @@ def test_a_column_no_data_file_holds_is_a_config_typo(data_dir: Path, extra, obj
                                                       named, hint) -> None:
     # A held-out tester: misspelt columns in the config made the audit "BREACHED"
     # (a page at night) or passed unnoticed; the config is what needs fixing.
-    from toolkit import InputError
+    from toolkit import ConfigError
 
     cfg = config(data_dir, [{"name": "o", "measure": objective, "max": 1}], **extra)
-    with pytest.raises(InputError, match="names columns no data file holds") as caught:
+    with pytest.raises(ConfigError, match="names columns the data read") as caught:
         evaluate_config(cfg, now="2024-03-11T01:00")
     assert named in str(caught.value)
     assert f"(did you mean {hint}?)" in str(caught.value)
+    if "target" in extra:  # every typo at once, not one a run
+        assert "'lable' in 'target:' (did you mean 'label'?)" in str(caught.value)
+
+
+def test_a_sibling_column_is_no_typo(tmp_path: Path) -> None:
+    # A reviewer: 'label' missing beside 'label_ts', or a dropped 'x_12' beside 'x_13',
+    # are the data's news (labels not in yet, a column lost), not misspellings.
+    df = frame(300, seed=2, start="2024-03-10").rename(columns={"label": "label_ts"})
+    df.assign(x_13=df["x"]).to_csv(tmp_path / "day.csv", index=False)
+    frame(700, seed=1, start="2024-03-03", days=7).rename(
+        columns={"label": "label_ts"}).assign(x_13=0.0).to_csv(tmp_path / "w.csv", index=False)
+    cfg = config(tmp_path, [{"name": "o", "measure": "missing.x_12.null_rate", "max": 0.5,
+                             "required": False}])
+    result = evaluate_config(cfg, now="2024-03-11T01:00")
+    assert "missing.x_12.null_rate" in result.unavailable
 
 
 def test_a_column_the_current_window_lost_is_the_datas_problem(tmp_path: Path) -> None:

@@ -461,3 +461,7 @@ def test_rows_without_a_label_are_counted_not_dropped_in_silence(test_data, mode
     assert f"{n_missing:,} of {len(missing):,} rows" in f.summary
     full = compare_versions(test_data, model_a=model_a, model_b=model_a, target="y")
     assert not [f for f in full.findings if f.check == "versions.unlabeled_rows"]
+    none = compare_versions(missing.assign(y=np.nan), model_a=model_a, model_b=model_a,
+                            target="y")
+    [g] = [f for f in none.findings if f.check == "versions.unlabeled_rows"]
+    assert g.severity == "warning" and "no label metric can be computed" in g.summary

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from toolkit._audit_config import Window
 from toolkit._audit_measures import Unavailable
-from toolkit._exceptions import InputError
+from toolkit._exceptions import ConfigError, InputError
 from toolkit.findings import Finding
 
 if TYPE_CHECKING:
@@ -180,14 +180,29 @@ def _require_named_columns(config: AuditConfig, columns: list[Any]) -> None:
     for key, column in named:
         if column is None or column in known:
             continue
-        close = difflib.get_close_matches(column, known, n=1, cutoff=0.75)
+        close = [c for c in difflib.get_close_matches(column, known, n=3, cutoff=0.75)
+                 if not _sibling(column, c)]
         if close:
             typos.append(f"{column!r} in {key} (did you mean {close[0]!r}?)")
     if typos:
-        raise InputError(
-            f"The audit config {config.name!r} names columns no data file holds: "
-            f"{'; '.join(typos)}. The data's columns: {', '.join(known[:30])}. Fix the config."
+        raise ConfigError(
+            f"The audit config {config.name!r} names columns the data read for this "
+            f"window does not hold: {'; '.join(typos)}. The data's columns: "
+            f"{', '.join(known[:30])}. Fix the config."
         )
+
+
+def _sibling(name: str, other: str) -> bool:
+    """Names of two different columns rather than a misspelling: they differ only in a
+    trailing number (``feature_12``, ``feature_13``) or one extends the other with a
+    suffix (``label``, ``label_ts``)."""
+    import re
+
+    stem = re.compile(r"^(.*?)[_\-]?\d+$")
+    a, b = stem.match(name), stem.match(other)
+    if a and b and a.group(1) == b.group(1):
+        return True
+    return other.startswith(name + "_") or name.startswith(other + "_")
 
 
 @dataclasses.dataclass

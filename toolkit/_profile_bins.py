@@ -73,8 +73,8 @@ def quantiles_sorted(s: np.ndarray, levels: np.ndarray) -> np.ndarray:
     lo = np.minimum(lo.astype(np.int64), s.size - 1)
     hi = np.minimum(lo + 1, s.size - 1)
     a, b = s[lo], s[hi]
-    diff = b - a
     with np.errstate(invalid="ignore"):  # inf - inf where a tail is infinite, as numpy
+        diff = b - a
         return np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
 
 

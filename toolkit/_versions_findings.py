@@ -209,13 +209,14 @@ def unlabeled_finding(target: str, n_rows: int, n_labeled: int) -> Finding:
     """Rows without a label are left out of the label metrics: say how many."""
     missing = n_rows - n_labeled
     share = missing / n_rows
+    uses = (f"the label metrics (AUC, losses, segments, slices, calibration) use the other "
+            f"{n_labeled:,}" if n_labeled else "no label metric can be computed")
     return Finding(
         check="versions.unlabeled_rows",
         layer="model",
-        severity="info",
+        severity="info" if n_labeled >= 100 else "warning",
         score=min(1.0, share) * 0.2,
-        summary=f"{missing:,} of {n_rows:,} rows ({share:.1%}) have no {target}: the label "
-        f"metrics (AUC, losses, segments, slices, calibration) use the other {n_labeled:,}; "
+        summary=f"{missing:,} of {n_rows:,} rows ({share:.1%}) have no {target}: {uses}; "
         f"score deltas and decision flips use every row.",
         features=(target,),
         evidence={"column": target, "n_rows": n_rows, "n_labeled": n_labeled,

@@ -348,14 +348,16 @@ def _load_mlflow(uri: str, *, name: str) -> tuple[Any, ModelInfo]:
             f"it with: pip install 'mlsteward[mlflow]'."
         ) from exc
     store = mlflow.get_registry_uri() if uri.startswith("models:/") else mlflow.get_tracking_uri()
-    if store.startswith("sqlite:///") and not Path(store[len("sqlite:///"):]).exists():
+    db = store[len("sqlite:///"):].split("?", 1)[0] if store.startswith("sqlite:///") else None
+    if db is not None and not Path(db).exists():
         # mlflow would create an empty database there (and retry for minutes where it
         # cannot write): an empty registry holds no model.
+        default = ("" if os.environ.get("MLFLOW_TRACKING_URI") else " (with no "
+                   "MLFLOW_TRACKING_URI set, mlflow uses mlflow.db in the current folder)")
         raise ModelError(
-            f"Cannot load the {name} {uri!r}: MLflow's store {store!r} does not exist (with "
-            f"no MLFLOW_TRACKING_URI set, mlflow uses mlflow.db in the current folder). Set "
-            f"MLFLOW_TRACKING_URI (and MLFLOW_REGISTRY_URI if it differs) to the registry "
-            f"that holds the model."
+            f"Cannot load the {name} {uri!r}: MLflow's store {store!r} does not exist"
+            f"{default}. Set MLFLOW_TRACKING_URI (and MLFLOW_REGISTRY_URI if it differs) to "
+            f"the registry that holds the model."
         )
     try:
         try:

@@ -378,7 +378,7 @@ def compare_versions(
     findings = build_findings(
         metrics, task, slices, attr, rate, summary, thr, bool(len(lab)), max_flip_rate, ece
     )
-    if y is not None and 0 < len(lab) < len(data):
+    if y is not None and len(lab) < len(data):
         findings = rank_findings([*findings, unlabeled_finding(str(target), len(data), len(lab))])
     return VersionComparison(
         task=task,

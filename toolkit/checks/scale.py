@@ -166,7 +166,8 @@ def _step(ref_logs: np.ndarray, logs: np.ndarray, j: int, after: Ratio,
 
 def _dated_verdict(r: Ratio) -> tuple[float, str, str] | None:
     """A verdict for the values after a date: a known factor, or any factor of at least
-    1.15 when every quantile moved by it alike and the interval is tight.
+    1.15 when every quantile moved by it alike (spread at most 0.05 in log) and its
+    interval excludes 1; :func:`_time_step` then also asks for a step (:func:`_step`).
 
     A step on a date that rescales the whole distribution while the rows before it
     match the reference is what a currency, a price list or a unit nobody lists does
@@ -178,11 +179,12 @@ def _dated_verdict(r: Ratio) -> tuple[float, str, str] | None:
     lf = abs(r.log_factor)
     if lf < MIN_DATED_LOG_FACTOR or r.spread > _DATED_SPREAD or r.low <= 0 <= r.high:
         return None
-    return (r.factor, f"{_UNLISTED}: every quantile moved by it from that date, as when a "
-            "currency, a price list or a calibration changes", "warning")
+    return r.factor, _UNLISTED_LABEL, "warning"
 
 
-_UNLISTED = "an unlisted factor"
+#: The conversion label of an unlisted dated factor (judged a step by _step).
+_UNLISTED_LABEL = ("an unlisted factor: every quantile moved by it from that date, as when a "
+                   "currency, a price list or a calibration changes")
 
 
 class _Grouping:
@@ -455,7 +457,7 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
     verdict, affine = _judged(after, ref_raw, raw[j:], dated=True)
     if verdict is None or (before is not None and _judged(before, ref_raw, raw[:j])[0] is not None):
         return None
-    if verdict[1].startswith(_UNLISTED) and not _step(ref_logs, logs, j, after, before):
+    if verdict[1] == _UNLISTED_LABEL and not _step(ref_logs, logs, j, after, before):
         return None
     if before is not None and abs(before.log_factor) > 0.5 * abs(after.log_factor):
         return None
