@@ -578,6 +578,18 @@ def locate(mask: np.ndarray, current: pd.DataFrame, segs: list[str],
     return out
 
 
+def scoped_share(where: dict[str, Any], overall: float) -> str:
+    """How much of the current rows a located problem holds, said both ways: of all
+    rows, and of the rows in its scope (a share of the window understates a fault
+    confined to one segment from one date)."""
+    scope = (f" in {where['segment']}" if where.get("segment") else "") + (
+        f" since {where['since']}" if where.get("since") else "")
+    inside = where.get("rate_in_scope", where.get("rate_after", where.get("rate_in_segment")))
+    if not scope or inside is None:
+        return f"{overall:.1%} of current rows"
+    return f"{inside:.1%} of the current rows{scope} ({overall:.1%} of all current rows)"
+
+
 def rate_timeline(z: np.ndarray, times: np.ndarray, *, buckets: int = 30) -> list[dict]:
     """Rate of a time-ordered 0/1 sequence in up to ``buckets`` equal-count chunks."""
     n = min(buckets, len(z))

@@ -158,8 +158,7 @@ def _judge(m_ref, m_cur, keys, current, segs, time_order, reference) -> Finding 
         check="duplicates.exact_rows" if keys is None else "duplicates.duplicate_keys",
         layer="data", severity="critical" if lo >= 0.05 else "warning",
         score=C.clip01(0.3 + 2 * (p2 - p1)),
-        summary=f"{p2:.1%} of current rows are {what} against {p1:.1%} in the "
-        f"reference{scope}.",
+        summary=f"{C.scoped_share(where, p2)} are {what} against {p1:.1%} in the reference.",
         features=tuple(keys or ()), segment=where["segment"],
         evidence={"key_columns": keys, "reference_share": round(p1, 6),
                   "current_share": round(p2, 6), "diff_interval": [round(lo, 6), round(hi, 6)],

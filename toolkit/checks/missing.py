@@ -183,7 +183,7 @@ def _spike(group, p1, p2, ci, where, rates) -> Finding:
     return Finding(
         check="missing.null_spike", layer="data", severity=severity,
         score=C.clip01(0.3 + 0.7 * min(1.0, p2 - p1)),
-        summary=f"{what} in {p2:.1%} of current rows against {p1:.1%} in the reference{scope}.",
+        summary=f"{what} in {C.scoped_share(where, p2)} against {p1:.1%} in the reference.",
         features=tuple(group), segment=where["segment"], evidence=evidence,
         next_step=step,
     )
