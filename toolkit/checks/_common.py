@@ -449,14 +449,22 @@ def time_order(df: pd.DataFrame, timestamp: str | None, *,
 def _time_order(df: pd.DataFrame, timestamp: str, name: str) -> tuple[np.ndarray, np.ndarray]:
     t = as_datetime(df[timestamp], name=name, column=timestamp).to_numpy(dtype="datetime64[ns]")
     ok = np.flatnonzero(~np.isnat(t))
-    order = ok[np.argsort(t[ok], kind="stable")]
+    kept = t[ok]
+    if len(kept) > 1 and bool(np.all(kept[1:] >= kept[:-1])):  # logs often come sorted
+        return ok, kept
+    order = ok[np.argsort(kept, kind="stable")]
     return order, t[order]
+
+
+def memoized_codes(frame: pd.DataFrame, col: Any) -> tuple[np.ndarray, Any]:
+    """``pd.factorize`` of a column (sorted uniques, -1 for missing), made once a run."""
+    return _memoized(frame, ("codes", col),
+                     lambda: pd.factorize(frame[col], sort=True, use_na_sentinel=True))
 
 
 def _group_rates(mask: np.ndarray, frame: pd.DataFrame, col: str) -> pd.DataFrame:
     """Rows flagged by ``mask`` ("sum") and rows ("size") per value of ``col``, by value."""
-    codes, uniques = _memoized(frame, ("codes", col),
-                               lambda: pd.factorize(frame[col], sort=True, use_na_sentinel=True))
+    codes, uniques = memoized_codes(frame, col)
     ok = codes >= 0
     size = np.bincount(codes[ok], minlength=len(uniques))
     flagged = np.bincount(codes[ok], weights=np.asarray(mask)[ok], minlength=len(uniques))

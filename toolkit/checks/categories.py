@@ -127,12 +127,127 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
         found = _column(col, rc, _counts(current[col], cp), max_values, z)
         unseen = [f for f in found if f.check == "categories.unseen_values"
                   and f.severity != "info"]
-        if unseen and timestamp is not None:
+        # A month or a weekday column changes value with time, by nature: no recoding
+        # or stop can be dated on it.
+        dated_ok = timestamp is not None and not _follows_time(reference, col, timestamp)
+        if unseen and dated_ok:
             dated = _dated_remap(col, rc, current, timestamp, max_values)
             if dated is not None:  # the new values are the old ones, recoded from a date
                 found = [dated, *(f for f in found if f.check != "categories.unseen_values")]
+        if dated_ok and not any(f.check == "categories.remapped_codes" for f in found):
+            found += _stopped(col, rc, reference, current, timestamp, random_state)
         findings.extend(found)
     return findings
+
+
+def _follows_time(reference: pd.DataFrame, col: Any, timestamp: str) -> bool:
+    """True when the column's value follows the clock: in time order its value changes
+    on fewer than 1% of consecutive rows (a month, a weekday, a batch id), where a
+    category mixed through time changes on most of them."""
+    order = C.time_order(reference, timestamp, name="reference")
+    if order is None or len(order[0]) < 100:
+        return False
+    codes = _codes_in_time(reference[col], order[0], random_state=0)[0]
+    return bool(np.count_nonzero(codes[1:] != codes[:-1]) <= 0.01 * len(codes))
+
+
+def _codes_in_time(values: pd.Series, rows: np.ndarray, *, random_state: int
+                   ) -> tuple[np.ndarray, Any]:
+    """Codes and uniques of at most 10,000 seeded rows of ``values``, in time order
+    (``rows`` is the time order). Rows are gathered in storage order, which arrow
+    takes far faster, then put back in time order."""
+    pos = C.sample_positions(len(rows), _TIME_SAMPLE, random_state=random_state)
+    chosen = rows if pos is None else rows[pos]
+    by_place = np.argsort(chosen, kind="stable")
+    codes, uniques = pd.factorize(C.take(values, chosen[by_place]), use_na_sentinel=True)
+    in_time = np.empty_like(codes)
+    in_time[by_place] = codes
+    return in_time, uniques
+
+
+def _longest_pause(reference: pd.DataFrame, col: Any, value: str,
+                   timestamp: str) -> np.timedelta64:
+    """The longest time the reference went without ``value``: between two of its rows,
+    or from the window's edges to its first and last."""
+    order = C.time_order(reference, timestamp, name="reference")
+    if order is None or len(order[0]) == 0:
+        return np.timedelta64(0, "ns")
+    rows, times = order
+    codes, uniques = C.memoized_codes(reference, col)
+    wanted = np.flatnonzero([_label(u) == value for u in uniques])
+    at = times[np.isin(codes[rows], wanted)]
+    if not len(at):
+        return times[-1] - times[0]
+    return np.max(np.diff(np.r_[times[:1], at, times[-1:]]))
+
+
+#: Rows sampled in time order to screen for stops and for columns that follow time.
+_TIME_SAMPLE = 10_000
+
+#: Rows a value must have been expected on, after its last one, to have stopped.
+STOPPED_EXPECTED = 30.0
+
+
+def _stopped(col, rc: pd.Series, reference: pd.DataFrame, current: pd.DataFrame,
+             timestamp: str, random_state: int) -> list[Finding]:
+    """Values that stopped arriving at a date: after their last row, at least 30 of
+    them were expected at their reference share (a chance gap of that length has
+    probability e^-30), over at least 5% of the current rows, and for more than twice
+    the longest time the reference went without them (a weekday or a month column
+    pauses by nature). A join that drops a segment, a source that went quiet.
+    Screened on 50,000 seeded rows, then dated on every row."""
+    order = C.time_order(current, timestamp, name="current")
+    n_ref = float(rc.sum())
+    common = rc[rc / max(n_ref, 1.0) >= 0.01]
+    if order is None or len(order[0]) < 100 or common.empty:
+        return []
+    rows, times = order
+    codes, uniques = _codes_in_time(current[col], rows, random_state=random_state)
+    names = [_label(u) for u in uniques]  # as the counts label them
+    last_code = np.full(len(uniques), -1)
+    np.maximum.at(last_code, codes[codes >= 0], np.flatnonzero(codes >= 0))
+    last: dict[str, int] = {}
+    for name, i in zip(names, last_code):
+        last[name] = max(last.get(name, -1), int(i))
+    out = []
+    valued = np.cumsum((codes >= 0)[::-1])[::-1]  # rows with a value from each row on
+    for value, count in common.items():
+        if value not in last:
+            continue  # absent from the whole window: categories.vanished_values says so
+        # Only rows that carry a value count: labels not in yet are missing, not stopped.
+        after = int(valued[last[value] + 1]) if last[value] + 1 < len(codes) else 0
+        share = count / n_ref
+        if share * after < STOPPED_EXPECTED / 3 or after < 0.05 * len(codes):  # a screen
+            continue
+        full_codes, full_uniques = C.memoized_codes(current, col)
+        ordered = full_codes[rows]
+        wanted = np.flatnonzero([_label(u) == value for u in full_uniques])
+        hits = np.flatnonzero(np.isin(ordered, wanted))
+        if not len(hits) or hits[-1] + 1 >= len(rows):
+            continue
+        gone = int(np.count_nonzero(ordered[hits[-1] + 1:] >= 0))
+        expected = share * gone
+        if expected < STOPPED_EXPECTED:
+            continue
+        quiet = times[-1] - times[hits[-1]]
+        if quiet <= 2 * _longest_pause(reference, col, value, timestamp):
+            continue
+        since = C.iso(times[hits[-1] + 1])
+        out.append(Finding(
+            check="categories.stopped_values", layer="pipeline", severity="warning",
+            score=C.clip01(0.3 + share),
+            summary=f"{col} == {value!r} stopped arriving at {since}: no such row among the "
+            f"{gone:,} since, where its reference share ({share:.1%}) expects {expected:,.0f}.",
+            features=(col,), segment=C.segment_expr(col, value),
+            evidence={"column": col, "value": value, "since": since,
+                      "reference_share": round(share, 6), "rows_since": int(gone),
+                      "expected_since": round(expected, 1),
+                      "share_affected": round(share * gone / len(rows), 6)},
+            next_step=f"Check the join or source that delivers {col} == {value!r} records "
+            f"(a dropped partition, a filter, an expired key), or whether they are now "
+            f"coded differently.",
+        ))
+    return out
 
 
 def _dated_remap(col, rc: pd.Series, current: pd.DataFrame, timestamp: str,
