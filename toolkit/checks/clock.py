@@ -76,21 +76,55 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
     for label, df in (("reference", reference), ("current", current)):
         C.require_frame(df, name=label)
         C.require_column(df, timestamp, name=label, role="timestamp")
-    tr = C.time_order(reference, timestamp, name="reference")[1]
-    tc = C.time_order(current, timestamp, name="current")[1]
+    ref_rows, tr = C.time_order(reference, timestamp, name="reference")
+    cur_rows, tc = C.time_order(current, timestamp, name="current")
     if len(tr) < MIN_ROWS or len(tc) < MIN_ROWS or _days(tr) < MIN_DAYS or _days(tc) < MIN_DAYS:
         return []
     # A zoned column keeps its wall clock: people act at 9:00 local time, in summer too.
-    tr, tc = wall_clock(tr, zone(reference[timestamp])), wall_clock(tc, zone(current[timestamp]))
-    ref_counts = np.bincount(_bins(tr), minlength=BINS)
-    p_ref = (ref_counts + 1.0) / (len(tr) + BINS)  # smoothed: an empty half hour is rare, not impossible
+    wall_r = wall_clock(tr, zone(reference[timestamp]))
+    wall_c = wall_clock(tc, zone(current[timestamp]))
+    found = _rotation(_bins(wall_r), _bins(wall_c), tc)
+    segment = None
+    if found is None:  # not the whole feed: one source (a carrier, a site) alone?
+        for col in C.segment_columns_of(current, exclude=[timestamp]):
+            if col not in reference.columns:
+                continue
+            for value, r_in, c_in in _segments(reference, current, col, ref_rows, cur_rows):
+                if r_in.sum() < MIN_ROWS or c_in.sum() < MIN_ROWS or _days(tc[c_in]) < MIN_DAYS:
+                    continue
+                hit = _rotation(_bins(wall_r[r_in]), _bins(wall_c[c_in]), tc[c_in])
+                if hit and (found is None or hit["plain"] > found["plain"]):
+                    found, segment = hit, (col, value, c_in)
+    if not found:
+        return []
+    derived = _derived(reference, current, timestamp)
+    share = found["rows"] / len(tc)
+    return [_finding(timestamp, found, share, derived, segment)]
+
+
+def _segments(reference: pd.DataFrame, current: pd.DataFrame, col: Any, ref_rows: np.ndarray,
+              cur_rows: np.ndarray) -> list[tuple[Any, np.ndarray, np.ndarray]]:
+    """(value, reference rows in time order holding it, current ones) per value."""
+    r_codes, r_uniques = C.memoized_codes(reference, col)
+    c_codes, c_uniques = C.memoized_codes(current, col)
+    r_index = {v: i for i, v in enumerate(r_uniques)}
+    r_in_time, c_in_time = r_codes[ref_rows], c_codes[cur_rows]
+    return [(v, r_in_time == r_index[v], c_in_time == i)
+            for i, v in enumerate(c_uniques) if v in r_index]
+
+
+def _rotation(bins_r: np.ndarray, bins_c: np.ndarray,
+              tc: np.ndarray) -> dict[str, Any] | bool | None:
+    """The rotation of the reference's rhythm that the current rows take on from a date,
+    or None; False when the reference's day is flat (no rotation can be seen)."""
+    ref_counts = np.bincount(bins_r, minlength=BINS)
+    p_ref = (ref_counts + 1.0) / (len(bins_r) + BINS)  # an empty half hour is rare, not impossible
     if _tv(p_ref, np.full(BINS, 1.0 / BINS)) < 0.05:
-        return []  # a flat day: a rotation changes nothing a model could see
+        return False  # a flat day: a rotation changes nothing a model could see
     log_p = np.log(p_ref)
     # llr[k, b]: log-likelihood ratio of a row in bin b under "rotated by k bins"
     llr = np.stack([np.roll(log_p, k) for k in range(BINS)]) - log_p[np.newaxis, :]
-    bins_c = _bins(tc)
-    edges = np.linspace(0, len(tc), min(_CHUNKS, len(tc) // 10) + 1).astype(np.int64)
+    edges = np.linspace(0, len(bins_c), min(_CHUNKS, len(bins_c) // 10) + 1).astype(np.int64)
     chunk = np.repeat(np.arange(len(edges) - 1), np.diff(edges))
     per_chunk = np.bincount(chunk * BINS + bins_c, minlength=(len(edges) - 1) * BINS
                             ).reshape(-1, BINS).astype(np.float64)
@@ -101,7 +135,7 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
     gain[0] = -np.inf
     k = int(np.argmax(gain))
     whole = 2 * int(np.argmax(gain[::2]))  # zones are mostly whole hours: a half hour
-    if k % 2 and gain[k] - gain[whole] < math.log(len(tc)):  # must clearly fit better
+    if k % 2 and gain[k] - gain[whole] < math.log(len(bins_c)):  # must clearly fit better
         k = whole
     z = llr[k][bins_c]
     j = _refine(z, int(edges[start[k]]), edges)
@@ -112,23 +146,20 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
         j = 0
     after = bins_c[j:]
     if len(after) < MIN_ROWS or _days(tc[j:]) < MIN_DAYS:
-        return []
+        return None
     p_plain = ref_counts / ref_counts.sum()
     h_after = np.bincount(after, minlength=BINS) / len(after)
     plain, rotated = _tv(h_after, p_plain), _tv(h_after, np.roll(p_plain, k))
-    noise = _tv_noise(p_plain, len(after), len(tr))
+    noise = _tv_noise(p_plain, len(after), len(bins_r))
     if plain < max(0.1, 4 * noise) or rotated > max(1.5 * noise, 0.15 * plain):
-        return []  # the rhythm changed, but not by a rotation, or not beyond noise
+        return None  # the rhythm changed, but not by a rotation, or not beyond noise
     if j >= MIN_ROWS:  # before the date, the reference's own clock must fit
         h_before = np.bincount(bins_c[:j], minlength=BINS) / j
-        if _tv(h_before, p_plain) > max(2 * _tv_noise(p_plain, j, len(tr)), 0.25 * plain):
-            return []
-    since = C.iso(tc[j]) if j > 0 else None
-    shift = (k if k <= BINS // 2 else k - BINS) * 24.0 / BINS
-    derived = _derived(reference, current, timestamp)
-    share = (len(tc) - j) / len(tc)
-    return [_finding(timestamp, shift, since, share, derived, plain, rotated, noise,
-                     p_plain, h_after)]
+        if _tv(h_before, p_plain) > max(2 * _tv_noise(p_plain, j, len(bins_r)), 0.25 * plain):
+            return None
+    return {"shift": (k if k <= BINS // 2 else k - BINS) * 24.0 / BINS,
+            "since": C.iso(tc[j]) if j > 0 else None, "rows": len(after), "plain": plain,
+            "rotated": rotated, "noise": noise, "reference": p_plain, "current": h_after}
 
 
 #: Parts of an event time that feature columns are often computed from.
@@ -222,11 +253,12 @@ def _derived(reference: pd.DataFrame, current: pd.DataFrame,
     return out
 
 
-def _finding(col, shift, since, share, derived, plain, rotated, noise, p_ref,
-             h_after) -> Finding:
-    sign = "+" if shift > 0 else "-"
-    hours = f"{sign}{abs(shift):g} h"
-    when = f" from {since}" if since else ""
+def _finding(col, found: dict[str, Any], share: float, derived: list[list[Any]],
+             segment: tuple[Any, Any, np.ndarray] | None) -> Finding:
+    shift, since = found["shift"], found["since"]
+    hours = f"{'+' if shift > 0 else '-'}{abs(shift):g} h"
+    where = C.segment_expr(segment[0], segment[1]) if segment is not None else None
+    when = (f" where {where}" if where else "") + (f" from {since}" if since else "")
     names = [str(c) for c, _ in derived]
     also = f" {', '.join(names)} moved with it (computed from the clock)." if derived else ""
     return Finding(
@@ -234,15 +266,16 @@ def _finding(col, shift, since, share, derived, plain, rotated, noise, p_ref,
         severity="critical" if derived else "warning",
         score=C.clip01(0.4 + 0.6 * share),
         summary=f"{col} arrives {hours} off the reference's clock{when}: its daily rhythm is "
-        f"the reference's moved by {hours} (distance {rotated:.2f} against {plain:.2f} "
-        f"unmoved).{also}",
-        features=(col, *(c for c, _ in derived)),
-        evidence={"column": col, "shift_hours": shift, "since": since,
+        f"the reference's moved by {hours} (distance {found['rotated']:.2f} against "
+        f"{found['plain']:.2f} unmoved).{also}",
+        features=(col, *(c for c, _ in derived)), segment=where,
+        evidence={"column": col, "shift_hours": shift, "since": since, "segment": where,
                   "share_affected": round(share, 6), "derived_columns": derived,
-                  "distance_unshifted": round(plain, 4), "distance_shifted": round(rotated, 4),
-                  "noise": round(noise, 4),
-                  "reference_rhythm": [round(float(v), 5) for v in p_ref],
-                  "current_rhythm": [round(float(v), 5) for v in h_after],
+                  "distance_unshifted": round(found["plain"], 4),
+                  "distance_shifted": round(found["rotated"], 4),
+                  "noise": round(found["noise"], 4),
+                  "reference_rhythm": [round(float(v), 5) for v in found["reference"]],
+                  "current_rhythm": [round(float(v), 5) for v in found["current"]],
                   "repair": f"move the affected {col} values by {-shift:+g} h and recompute "
                   "the columns derived from it"},
         next_step=f"Check the time zone of {col}{when} (a switch between local time and UTC, "
