@@ -187,4 +187,5 @@ def test_a_shift_of_one_source_is_found_with_its_segment():
     assert abs(pd.Timestamp(ev["since"]) - pd.Timestamp("2024-09-20 05:00")) < pd.Timedelta("1D")
     assert ev["share_affected"] == pytest.approx(hit.mean(), abs=0.03)
     desc, fixed = repair(f, ref, cur, {"timestamp": "ts"})
+    assert desc.startswith("Move the ts values from ") and "by -5 h" in desc
     assert clock_shifts(ref, fixed.sort_values("ts", ignore_index=True), timestamp="ts") == []

@@ -479,6 +479,18 @@ def test_a_value_that_stopped_arriving_is_dated_and_calendar_columns_are_not():
     assert f.evidence["value"] == "hgst" and f.segment == "vendor == 'hgst'"
     assert abs(pd.Timestamp(f.evidence["since"]) - pd.Timestamp("2024-02-01")) \
         < pd.Timedelta(hours=1)
+    assert f.evidence["replaced_by"] == []
+    # A value split in two from a date: stopped, and the new values named.
+    split = cur.copy()
+    hit = (split["vendor"] == "hgst") & (split["ts"] >= "2024-02-01")
+    split.loc[hit, "vendor"] = rng.choice(["ultra", "nova"], int(hit.sum()))
+    [g] = [f for f in category_changes(ref, split, timestamp="ts")
+           if f.check == "categories.stopped_values"]
+    assert sorted(g.evidence["replaced_by"]) == ["nova", "ultra"]
+    from toolkit.repair import repair
+
+    _, fixed = repair(g, ref, split, {"timestamp": "ts"})
+    assert (fixed["vendor"].astype(str) == cur["vendor"].astype(str)).all()
     # Every weekday pauses for six days by nature; a same-process window raises nothing.
     assert not [f for f in category_changes(ref, cur, timestamp="ts")
                 if f.check == "categories.stopped_values"]

@@ -222,6 +222,7 @@ REPAIRS: dict[str, Repair] = {
     "clock.shift": shift_clock,
     "schema.renamed_column": rename_back,
     "categories.remapped_codes": remap_back,
+    "categories.stopped_values": remap_back,  # when new values took its place
     "schema.swapped_columns": swap_back,
     "types.numbers_as_text": parse_numbers,
     "duplicates": drop_duplicates,

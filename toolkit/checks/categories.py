@@ -233,15 +233,27 @@ def _stopped(col, rc: pd.Series, reference: pd.DataFrame, current: pd.DataFrame,
         if quiet <= 2 * _longest_pause(reference, col, value, timestamp):
             continue
         since = C.iso(times[hits[-1] + 1])
+        # New values that arrive from then on with about its share took its place.
+        later = ordered[hits[-1] + 1:]
+        counts = pd.Series(np.bincount(later[later >= 0], minlength=len(full_uniques)),
+                           index=[_label(u) for u in full_uniques])
+        fresh = counts[(counts > 0) & ~counts.index.isin(rc.index)].sort_values(
+            ascending=False)
+        taken = float(fresh.sum()) / max(gone, 1)
+        instead = list(fresh.index[:5]) if len(fresh) and 0.7 <= taken / share <= 1.3 else []
+        told = (f" From then on, new value(s) {', '.join(map(repr, instead))} arrive with "
+                f"{taken:.1%} of the rows: it was split or recoded." if instead else "")
         out.append(Finding(
             check="categories.stopped_values", layer="pipeline", severity="warning",
             score=C.clip01(0.3 + share),
             summary=f"{col} == {value!r} stopped arriving at {since}: no such row among the "
-            f"{gone:,} since, where its reference share ({share:.1%}) expects {expected:,.0f}.",
+            f"{gone:,} since, where its reference share ({share:.1%}) expects "
+            f"{expected:,.0f}.{told}",
             features=(col,), segment=C.segment_expr(col, value),
             evidence={"column": col, "value": value, "since": since,
                       "reference_share": round(share, 6), "rows_since": int(gone),
-                      "expected_since": round(expected, 1),
+                      "expected_since": round(expected, 1), "replaced_by": instead,
+                      "mapping": [{"new": v, "old": value} for v in instead],
                       "share_affected": round(share * gone / len(rows), 6)},
             next_step=f"Check the join or source that delivers {col} == {value!r} records "
             f"(a dropped partition, a filter, an expired key), or whether they are now "
