@@ -206,8 +206,8 @@ def _finding(column: str, logged: np.ndarray, scored: np.ndarray, evidence: dict
                 "share_affected": round(share, 6),
                 "examples": [{"logged": float(a), "model": float(b)}
                              for a, b in zip(logged[:5], scored[:5])]}
-    common = {"check": "versions.served_scores", "features": (column,), "segment": segment,
-              "score": min(1.0, 0.5 + share)}
+    common: dict[str, Any] = {"check": "versions.served_scores", "features": (column,),
+                              "segment": segment, "score": min(1.0, 0.5 + share)}
     if previous is not None and previous >= MIN_AGREEMENT:
         return Finding(
             **common, layer="model", severity="critical",

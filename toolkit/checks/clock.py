@@ -76,14 +76,20 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
     for label, df in (("reference", reference), ("current", current)):
         C.require_frame(df, name=label)
         C.require_column(df, timestamp, name=label, role="timestamp")
-    ref_rows, tr = C.time_order(reference, timestamp, name="reference")
-    cur_rows, tc = C.time_order(current, timestamp, name="current")
+    ordered_ref = C.time_order(reference, timestamp, name="reference")
+    ordered_cur = C.time_order(current, timestamp, name="current")
+    if ordered_ref is None or ordered_cur is None:
+        return []
+    (ref_rows, tr), (cur_rows, tc) = ordered_ref, ordered_cur
     if len(tr) < MIN_ROWS or len(tc) < MIN_ROWS or _days(tr) < MIN_DAYS or _days(tc) < MIN_DAYS:
         return []
     # A zoned column keeps its wall clock: people act at 9:00 local time, in summer too.
     wall_r = wall_clock(tr, zone(reference[timestamp]))
     wall_c = wall_clock(tc, zone(current[timestamp]))
-    found = _rotation(_bins(wall_r), _bins(wall_c), tc)
+    first = _rotation(_bins(wall_r), _bins(wall_c), tc)
+    if first is False:
+        return []  # a flat day: a rotation changes nothing a model could see
+    found = first if isinstance(first, dict) else None
     segment = None
     if found is None:  # not the whole feed: one source (a carrier, a site) alone?
         for col in C.segment_columns_of(current, exclude=[timestamp]):
@@ -93,9 +99,9 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
                 if r_in.sum() < MIN_ROWS or c_in.sum() < MIN_ROWS or _days(tc[c_in]) < MIN_DAYS:
                     continue
                 hit = _rotation(_bins(wall_r[r_in]), _bins(wall_c[c_in]), tc[c_in])
-                if hit and (found is None or hit["plain"] > found["plain"]):
+                if isinstance(hit, dict) and (found is None or hit["plain"] > found["plain"]):
                     found, segment = hit, (col, value, c_in)
-    if not found:
+    if found is None:
         return []
     derived = _derived(reference, current, timestamp)
     share = found["rows"] / len(tc)

@@ -424,7 +424,7 @@ def _best_split(m: np.ndarray) -> int:
 
 def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
                order: np.ndarray | None = None,
-               segment: tuple[str, Any, np.ndarray] | None = None) -> Finding | None:
+               segment: tuple[str, Any, pd.DataFrame, float] | None = None) -> Finding | None:
     """A change from a date on; inside one segment when ``segment`` is (column, value,
     current frame, the segment's share of the reference) and ``order`` the time order
     of the segment's sampled rows."""
