@@ -127,16 +127,19 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
         found = _column(col, rc, _counts(current[col], cp), max_values, z)
         unseen = [f for f in found if f.check == "categories.unseen_values"
                   and f.severity != "info"]
-        # A month or a weekday column changes value with time, by nature: no recoding
-        # or stop can be dated on it.
-        dated_ok = timestamp is not None and not _follows_time(reference, col, timestamp)
-        if unseen and dated_ok and timestamp is not None:
+        if timestamp is None:
+            findings.extend(found)
+            continue
+        if unseen and not _follows_time(reference, col, timestamp):
             dated = _dated_remap(col, rc, current, timestamp, max_values)
             if dated is not None:  # the new values are the old ones, recoded from a date
                 found = [dated, *(f for f in found if f.check != "categories.unseen_values")]
-        if dated_ok and timestamp is not None \
-                and not any(f.check == "categories.remapped_codes" for f in found):
-            found += _stopped(col, rc, reference, current, timestamp, random_state)
+        if not any(f.check == "categories.remapped_codes" for f in found):
+            stops = _stopped(col, rc, reference, current, timestamp, random_state)
+            # A month or a weekday column changes value with time, by nature: no
+            # recoding or stop can be dated on it (asked only when one was found).
+            if stops and not _follows_time(reference, col, timestamp):
+                found += stops
         findings.extend(found)
     return findings
 
