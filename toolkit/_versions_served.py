@@ -260,8 +260,9 @@ def _finding(column: str, logged: np.ndarray, scored: np.ndarray, evidence: dict
     return Finding(
         **{**common, "score": min(1.0, 0.4 + share)}, layer="model",
         severity="critical" if share >= 0.1 else "warning",
-        summary=f"The logged {column} is not this model's output on {size}; rank agreement "
-        f"with the model {rho:.2f}: another model version, or other inputs, serve.",
+        summary=f"The logged {column} is not this model's output on {size}"
+        + (f"; rank agreement with the model {rho:.2f}" if np.isfinite(rho) else "")
+        + ": another model version, or other inputs, serve.",
         evidence={**evidence, "kind": "other_model", "spearman": rho},
         next_step="Check which model version the serving layer loaded" + when + ", and "
         "whether it computes the features as training did.",
