@@ -146,14 +146,13 @@ def _loss_share(y_ref: np.ndarray, l_ref: np.ndarray, y_cur: np.ndarray, l_cur: 
                 fixed: np.ndarray, *, classification: bool) -> dict[str, float] | None:
     """Loss of the logged scores in both windows, and the share of its rise that the
     model's scores on the disagreeing rows take away; None without labelled rows."""
+    from toolkit._versions_metrics import row_loss
+
+    task = "classification" if classification else "regression"
+
     def loss(y: np.ndarray, p: np.ndarray) -> float:
         ok = np.isfinite(y) & np.isfinite(p)
-        if ok.sum() < 30:
-            return float("nan")
-        if classification:
-            q = np.clip(p[ok], 1e-6, 1 - 1e-6)
-            return float(np.mean(-(y[ok] * np.log(q) + (1 - y[ok]) * np.log(1 - q))))
-        return float(np.mean(np.abs(p[ok] - y[ok])))
+        return float(np.mean(row_loss(p[ok], y[ok], task))) if ok.sum() >= 30 else float("nan")
 
     before, now, after = loss(y_ref, l_ref), loss(y_cur, l_cur), loss(y_cur, fixed)
     if not (np.isfinite(before) and np.isfinite(now) and np.isfinite(after)):
@@ -231,17 +230,16 @@ def _finding(column: str, logged: np.ndarray, scored: np.ndarray, evidence: dict
         )
     if log_ratio.size >= 30 and np.all(ratio > 0) \
             and float(np.subtract(*np.percentile(log_ratio, [90, 10]))) < 0.05:
-        factor = math.exp(float(np.median(log_ratio)))
-        known = match_factor(factor, tolerance=0.02)
-        label = known[1] if known else f"×{factor:.4g}"
+        measured = math.exp(float(np.median(log_ratio)))
+        known = match_factor(measured, tolerance=0.02)
+        factor, label = known if known else (measured, f"×{measured:.4g}")
         return Finding(
             **common, layer="pipeline", severity="critical",
             summary=f"{column} logs the model's score {label}, on {size}: the logging "
             f"changed, not the model.",
-            evidence={**evidence, "kind": "factor", "factor": known[0] if known else factor,
-                      "measured_factor": factor,
-                      "repair": f"divide the affected {column} values by "
-                      f"{known[0] if known else factor:.6g}"},
+            evidence={**evidence, "kind": "factor", "factor": factor,
+                      "measured_factor": measured,
+                      "repair": f"divide the affected {column} values by {factor:.6g}"},
             next_step=f"Check the code that writes {column}{when} (a unit change such as "
             f"fraction to percent) and fix the dashboards fed by it.",
         )

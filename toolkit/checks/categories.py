@@ -199,7 +199,7 @@ def _stopped(col, rc: pd.Series, reference: pd.DataFrame, current: pd.DataFrame,
     probability e^-30), over at least 5% of the current rows, and for more than twice
     the longest time the reference went without them (a weekday or a month column
     pauses by nature). A join that drops a segment, a source that went quiet.
-    Screened on 50,000 seeded rows, then dated on every row."""
+    Screened on 10,000 seeded rows in time order, then dated and counted on every row."""
     order = C.time_order(current, timestamp, name="current")
     n_ref = float(rc.sum())
     common = rc[rc / max(n_ref, 1.0) >= 0.01]
@@ -215,6 +215,7 @@ def _stopped(col, rc: pd.Series, reference: pd.DataFrame, current: pd.DataFrame,
         last[name] = max(last.get(name, -1), int(i))
     out = []
     valued = np.cumsum((codes >= 0)[::-1])[::-1]  # rows with a value from each row on
+    ordered, labels = None, np.zeros(0, dtype=object)  # every row, coded once if needed
     for value, count in common.items():
         if value not in last:
             continue  # absent from the whole window: categories.vanished_values says so
@@ -223,10 +224,11 @@ def _stopped(col, rc: pd.Series, reference: pd.DataFrame, current: pd.DataFrame,
         share = count / n_ref
         if share * after < STOPPED_EXPECTED / 3 or after < 0.05 * len(codes):  # a screen
             continue
-        full_codes, full_uniques = C.memoized_codes(current, col)
-        ordered = full_codes[rows]
-        wanted = np.flatnonzero([_label(u) == value for u in full_uniques])
-        hits = np.flatnonzero(np.isin(ordered, wanted))
+        if ordered is None:
+            full_codes, full_uniques = C.memoized_codes(current, col)
+            ordered = full_codes[rows]
+            labels = np.array([_label(u) for u in full_uniques], dtype=object)
+        hits = np.flatnonzero(np.isin(ordered, np.flatnonzero(labels == value)))
         if not len(hits) or hits[-1] + 1 >= len(rows):
             continue
         gone = int(np.count_nonzero(ordered[hits[-1] + 1:] >= 0))
@@ -239,8 +241,8 @@ def _stopped(col, rc: pd.Series, reference: pd.DataFrame, current: pd.DataFrame,
         since = C.iso(times[hits[-1] + 1])
         # New values that arrive from then on with about its share took its place.
         later = ordered[hits[-1] + 1:]
-        counts = pd.Series(np.bincount(later[later >= 0], minlength=len(full_uniques)),
-                           index=[_label(u) for u in full_uniques])
+        counts = pd.Series(np.bincount(later[later >= 0], minlength=len(labels)),
+                           index=labels)
         fresh = counts[(counts > 0) & ~counts.index.isin(rc.index)].sort_values(
             ascending=False)
         taken = float(fresh.sum()) / max(gone, 1)

@@ -86,7 +86,8 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
     # A zoned column keeps its wall clock: people act at 9:00 local time, in summer too.
     wall_r = wall_clock(tr, zone(reference[timestamp]))
     wall_c = wall_clock(tc, zone(current[timestamp]))
-    first = _rotation(_bins(wall_r), _bins(wall_c), tc)
+    bins_r, bins_c = _bins(wall_r), _bins(wall_c)
+    first = _rotation(bins_r, bins_c, tc)
     if first is False:
         return []  # a flat day: a rotation changes nothing a model could see
     found = first if isinstance(first, dict) else None
@@ -98,9 +99,9 @@ def clock_shifts(reference: pd.DataFrame, current: pd.DataFrame, *,
             for value, r_in, c_in in _segments(reference, current, col, ref_rows, cur_rows):
                 if r_in.sum() < MIN_ROWS or c_in.sum() < MIN_ROWS or _days(tc[c_in]) < MIN_DAYS:
                     continue
-                hit = _rotation(_bins(wall_r[r_in]), _bins(wall_c[c_in]), tc[c_in])
+                hit = _rotation(bins_r[r_in], bins_c[c_in], tc[c_in])
                 if isinstance(hit, dict) and (found is None or hit["plain"] > found["plain"]):
-                    found, segment = hit, (col, value, c_in)
+                    found, segment = hit, (col, value)
     if found is None:
         return []
     derived = _derived(reference, current, timestamp)
@@ -260,7 +261,7 @@ def _derived(reference: pd.DataFrame, current: pd.DataFrame,
 
 
 def _finding(col, found: dict[str, Any], share: float, derived: list[list[Any]],
-             segment: tuple[Any, Any, np.ndarray] | None) -> Finding:
+             segment: tuple[Any, Any] | None) -> Finding:
     shift, since = found["shift"], found["since"]
     hours = f"{'+' if shift > 0 else '-'}{abs(shift):g} h"
     where = C.segment_expr(segment[0], segment[1]) if segment is not None else None

@@ -471,11 +471,8 @@ def _time_step(ref_logs, cur_vals, col, prep: _Prepared, *, ref_raw: np.ndarray,
         if full is not None:
             later = full >= since
             share = float(np.mean(in_segment & later))
-            # A unit change is the pipeline's, not the crowd's: when the segment's
-            # share of the rows doubled or halved from the date, new people arrived
-            # in it (a campaign), and their other values are not a conversion.
-            now = float(np.mean(in_segment[later])) if later.any() else 0.0
-            if ref_share > 0 and not 0.5 <= now / ref_share <= 2.0:
+            if _crowd_changed(float(np.mean(in_segment[later])) if later.any() else 0.0,
+                              ref_share):
                 return None
     base = float(np.median(ref_logs))
     timeline = [{"start": C.iso(t[c[0]]), "log10_ratio": round((v - base) / math.log(10), 4)}
@@ -518,10 +515,17 @@ def _segment_step(current, col, seg_col, coded, ref_vals, cur_vals, prep) -> Fin
                           ref_raw=ref_vals[in_ref], order=prep.cur_order[in_cur[prep.cur_order]],
                           segment=(seg_col, value, current, float(np.mean(in_ref))))
     share = float((current[seg_col] == value).mean())
-    if not 0.5 <= float(np.mean(in_cur)) / max(float(np.mean(in_ref)), 1e-12) <= 2.0:
-        return None  # the segment's crowd changed (see _time_step), not its units
+    if _crowd_changed(float(np.mean(in_cur)), float(np.mean(in_ref))):
+        return None
     return _finding(col, r_in, verdict, since=None, share=share,
                     segment=C.segment_expr(seg_col, value), affine=affine)
+
+
+def _crowd_changed(share_now: float, share_before: float) -> bool:
+    """A segment's share of the rows doubled or halved: new people arrived in it (a
+    campaign), and their values differ for that reason. A unit change is the
+    pipeline's, not the crowd's."""
+    return share_before > 0 and not 0.5 <= share_now / share_before <= 2.0
 
 
 def _judged(r: Ratio, ref_raw: np.ndarray, cur_raw: np.ndarray, *, dated: bool = False
