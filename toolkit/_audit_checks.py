@@ -298,16 +298,16 @@ class AuditContext:
         return df[col]
 
     def segment_mask(self, expr: str | None, side: str) -> pd.Series:
-        """Boolean rows of ``expr`` (a pandas query expression) on one side."""
+        """Boolean rows of ``expr`` (a :mod:`toolkit.segment_expr` segment) on one side."""
+        from toolkit.segment_expr import segment_mask
+
         key = (str(expr), side)
         if key not in self._masks:
-            df = self.frame(side)
             try:
-                selected = df.query(str(expr)).index
-            except Exception as exc:  # pandas raises many types for a bad expression
-                raise Unavailable(f"the segment {expr!r} cannot be evaluated on the {side} "
-                                  f"window: {type(exc).__name__}: {exc}") from None
-            self._masks[key] = df.index.isin(selected)
+                self._masks[key] = segment_mask(self.frame(side), str(expr),
+                                                name=f"the {side} window")
+            except InputError as exc:  # e.g. a column this window lacks: this measure only
+                raise Unavailable(str(exc)) from None
         return self._masks[key]
 
     # --- optional checks ---------------------------------------------------------

@@ -13,14 +13,13 @@ from their results and findings by :mod:`toolkit._audit_checks`.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import math
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from toolkit._exceptions import ConfigError
+from toolkit._exceptions import ConfigError, InputError
 
 if TYPE_CHECKING:
     from toolkit._audit_checks import AuditContext
@@ -330,11 +329,12 @@ def check_objective(objective: Objective, config: AuditConfig, *, key: str) -> N
                 f"Pick a threshold inside that range."
             )
     if measure.pattern.startswith("segment.") and arg is not None:
-        try:
-            ast.parse(arg, mode="eval")
-        except SyntaxError as exc:
-            raise ConfigError(f"{key}.measure: the segment {arg!r} is not a valid expression "
-                              f"({exc.msg}); write it like channel == 'app'.") from None
+        from toolkit.segment_expr import parse_segment
+
+        try:  # the grammar is read now, so a bad segment stops the audit before any kernel
+            parse_segment(arg)
+        except InputError as exc:
+            raise ConfigError(f"{key}.measure: {exc}") from None
     for need in measure.needs:
         _check_need(need, objective, config, key=key)
 

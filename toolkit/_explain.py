@@ -265,9 +265,11 @@ def _recalibrated(score: Callable[[pd.DataFrame], np.ndarray], segment: str,
     kept inside (0, 1))."""
     import numpy as np
 
+    from toolkit.segment_expr import segment_mask
+
     def scorer(df: pd.DataFrame) -> np.ndarray:
         s = np.asarray(score(df), dtype=float).copy()
-        inside = df.eval(segment).to_numpy(dtype=bool)
+        inside = segment_mask(df, segment)  # read as data, never evaluated as code
         s[inside] = s[inside] + change
         if probabilities:
             s[inside] = np.clip(s[inside], 1e-6, 1 - 1e-6)

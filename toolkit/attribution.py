@@ -387,14 +387,9 @@ def _segment(reference: pd.DataFrame, current: pd.DataFrame, segment: str | None
             raise InputError(f"The {name} window must be a pandas DataFrame; got "
                              f"{type(frame).__name__}. Read files with toolkit.io.read_table.")
         if segment:
-            try:
-                frame = frame.query(segment)
-            except Exception as exc:
-                raise InputError(
-                    f"The segment expression {segment!r} cannot be evaluated on the {name} "
-                    f"window: {type(exc).__name__}: {exc}. Write it as a pandas query over "
-                    f"the window's columns, such as \"channel == 'app'\"."
-                ) from exc
+            from toolkit.segment_expr import segment_mask
+
+            frame = frame[segment_mask(frame, segment, name=f"the {name} window")]
         if len(frame) == 0:
             where = f" inside the segment {segment!r}" if segment else ""
             raise InputError(f"The {name} window has no rows{where}; attribution drift "

@@ -169,6 +169,8 @@ def _segment_hint(low: str, current: pd.DataFrame, *, max_categories: int,
     ordinary word in lower case names nothing."""
     import pandas as pd
 
+    from toolkit.segment_expr import segment_equals
+
     best: tuple[int, str] | None = None
     for col in current.columns:
         if col in skip:
@@ -189,5 +191,5 @@ def _segment_hint(low: str, current: pd.DataFrame, *, max_categories: int,
             else:
                 named = re.search(rf"(?<![\w-]){re.escape(word)}(?:s|es)?(?![\w-])", low)
             if named and (best is None or len(word) > best[0]):
-                best = (len(word), f"{col} == {str(value)!r}")
+                best = (len(word), segment_equals(col, str(value)))  # quoted, never code
     return None if best is None else best[1]

@@ -193,10 +193,12 @@ def _segments(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]
     import numpy as np
     import pandas as pd
 
+    from toolkit.segment_expr import quote_column, segment_equals
+
     for col in columns:
         if col in current.columns:
             for value in reference[col].dropna().unique():
-                yield (col, value, f"{col} == {value!r}",
+                yield (col, value, segment_equals(col, value),
                        (reference[col] == value).to_numpy(dtype=bool),
                        (current[col] == value).to_numpy(dtype=bool))
     for col in numeric:
@@ -210,19 +212,20 @@ def _segments(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str]
         if len(values) <= 30:  # codes and terms: one segment a value
             for v in values:
                 shown = int(v) if float(v).is_integer() else float(v)
-                yield col, shown, f"{col} == {shown!r}", r == v, c == v
+                yield col, shown, segment_equals(col, shown), r == v, c == v
             continue
         # Quartile cuts, rounded as the expressions print them, so that the rows of a
         # segment are exactly the rows its expression selects.
         quartiles = np.quantile(r[np.isfinite(r)], [0.25, 0.5, 0.75])
         cuts = np.unique([float(f"{q:.4g}") for q in quartiles])
         for lo, hi in itertools.pairwise([-np.inf, *cuts, np.inf]):
+            name = quote_column(col)
             if lo == -np.inf:
-                expr = f"{col} < {hi:.4g}"
+                expr = f"{name} < {hi:.4g}"
             elif hi == np.inf:
-                expr = f"{col} >= {lo:.4g}"
+                expr = f"{name} >= {lo:.4g}"
             else:
-                expr = f"{lo:.4g} <= {col} < {hi:.4g}"
+                expr = f"{lo:.4g} <= {name} < {hi:.4g}"
             yield col, expr, expr, (r >= lo) & (r < hi), (c >= lo) & (c < hi)
 
 

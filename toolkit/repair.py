@@ -48,9 +48,12 @@ def _mask(current: pd.DataFrame, evidence: dict[str, Any], ctx: dict[str, Any]) 
         mask &= (times >= pd.Timestamp(since).tz_localize(None)).fillna(False).astype(bool)
     segment = evidence.get("segment")
     if segment:
+        from toolkit._exceptions import InputError
+        from toolkit.segment_expr import segment_mask
+
         try:
-            mask &= current.eval(segment).astype(bool)
-        except Exception:  # an expression the frame cannot evaluate: no segment repair
+            mask &= segment_mask(current, segment)
+        except InputError:  # a segment the frame cannot evaluate: no segment repair
             return None
     return mask
 

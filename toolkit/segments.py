@@ -34,6 +34,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from toolkit._exceptions import InputError
+from toolkit.segment_expr import format_value, quote_column, segment_mask
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,8 +52,8 @@ class SliceReport:
     Attributes
     ----------
     table : DataFrame
-        One row per reported slice, strongest first: ``segment`` (a ``DataFrame.query``
-        expression), ``columns``, ``order``, ``support`` (rows), ``share`` (of rows),
+        One row per reported slice, strongest first: ``segment`` (an expression of
+        :mod:`toolkit.segment_expr`), ``columns``, ``order``, ``support`` (rows), ``share`` (of rows),
         ``mean`` (of the per-row value in the slice), ``rest_mean``, ``effect`` (excess
         over the rest), ``ci_low``/``ci_high`` (adjusted interval of the effect),
         ``z``, ``p_value``, ``q_value``, ``explained`` (the slice's excess times its
@@ -86,20 +87,6 @@ class _Column:
     exprs: list[str | None]  # None: not testable (the "other values" bucket)
 
 
-def _quote(name: str) -> str:
-    import keyword
-
-    return name if name.isidentifier() and not keyword.iskeyword(name) else f"`{name}`"
-
-
-def _literal(value: Any) -> str:
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, (bool, int, float, str)):
-        return repr(value)
-    return repr(str(value))
-
-
 def _round_sig(x: float, digits: int = 3) -> float:
     if x == 0 or not math.isfinite(x):
         return float(x)
@@ -116,9 +103,9 @@ def _categorical(name: str, values: pd.Series, max_levels: int) -> _Column:
     remap = np.full(len(uniques), len(keep), dtype=np.int64)  # other values
     remap[keep] = np.arange(len(keep))
     out = np.where(codes >= 0, remap[np.maximum(codes, 0)], len(keep) + 1)
-    q = _quote(name)
-    exprs: list[str | None] = [f"{q} == {_literal(uniques[i])}" for i in keep]
-    exprs += [None, f"{q}.isna()"]
+    q = quote_column(name)
+    exprs: list[str | None] = [f"{q} == {format_value(uniques[i])}" for i in keep]
+    exprs += [None, f"{q} == None"]
     return _Column(name, out.astype(np.int64), exprs)
 
 
@@ -133,14 +120,14 @@ def _numeric(name: str, values: pd.Series, n_bins: int, rng: np.random.Generator
     edges = [float(e) for e in np.unique([_round_sig(float(e)) for e in qs])]
     codes = np.searchsorted(np.asarray(edges, dtype=float), x, side="right").astype(np.int64)
     codes[np.isnan(x)] = len(edges) + 1
-    q = _quote(name)
+    q = quote_column(name)
     if len(edges) == 0:
-        exprs: list[str | None] = [f"{q}.notna()"]
+        exprs: list[str | None] = [f"{q} != None"]
     else:
         exprs = [f"{q} < {edges[0]!r}"]
         exprs += [f"{lo!r} <= {q} < {hi!r}" for lo, hi in itertools.pairwise(edges)]
         exprs += [f"{q} >= {edges[-1]!r}"]
-    exprs += [f"{q}.isna()"]
+    exprs += [f"{q} == None"]
     return _Column(name, codes, exprs)
 
 
@@ -220,17 +207,9 @@ def _welch(n: Any, s: Any, ss: Any, n_all: float, s_all: float, ss_all: float) -
 
 
 def slice_mask(frame: pd.DataFrame, segment: str) -> np.ndarray:
-    """Boolean mask of the rows of ``frame`` in ``segment`` (a query expression)."""
-    import numpy as np
-
-    try:
-        return np.asarray(frame.eval(segment), dtype=bool)
-    except Exception as exc:
-        raise InputError(
-            f"The segment {segment!r} cannot be evaluated on the frame: {exc}. Write it "
-            f"as a DataFrame.query expression over existing columns, such as "
-            f"\"channel == 'app'\"."
-        ) from exc
+    """Boolean mask of the rows of ``frame`` in ``segment``, read by
+    :func:`toolkit.segment_expr.segment_mask` (data, never code)."""
+    return segment_mask(frame, segment)
 
 
 def _validate(frame: Any, loss: Any, baseline: Any, columns: Any, alpha: float) -> tuple[Any, ...]:

@@ -186,19 +186,12 @@ def _focus(frame_: Frame, reference: pd.DataFrame, current: pd.DataFrame,
     """Both windows restricted to the segment, when there is one."""
     if not frame_.segment:
         return reference, current
-    import pandas as pd
+    from toolkit.segment_expr import segment_mask
 
-    try:
-        in_ref, in_cur = reference.eval(frame_.segment), current.eval(frame_.segment)
-        if not (pd.api.types.is_bool_dtype(in_ref) and pd.api.types.is_bool_dtype(in_cur)):
-            raise TypeError("the expression does not give true or false for each row")
-        ref, cur = reference[in_ref.fillna(False)], current[in_cur.fillna(False)]
-    except Exception as exc:
-        raise InputError(
-            f"The segment {frame_.segment!r} cannot be evaluated on the data: "
-            f"{type(exc).__name__}: {exc}. Write it as a pandas expression over column "
-            f"names, such as \"channel == 'app'\"."
-        ) from exc
+    # Read by our own grammar, never evaluated as code: the text may come from a column
+    # name in a data file (through the complaint) or from the command line.
+    ref = reference[segment_mask(reference, frame_.segment, name="the reference window")]
+    cur = current[segment_mask(current, frame_.segment, name="the current window")]
     if len(ref) == 0 or len(cur) == 0:
         empty = "reference" if len(ref) == 0 else "current"
         raise InputError(f"The segment {frame_.segment!r} matches no row of the {empty} window. "

@@ -293,22 +293,12 @@ def segment_columns_of(df: pd.DataFrame, exclude: Iterable[str | None] = ()) -> 
     return out
 
 
-def quote_name(column: str) -> str:
-    """A column name as pandas ``query`` expects it."""
-    return column if str(column).isidentifier() else f"`{column}`"
-
-
 def segment_expr(column: str, value: Any) -> str:
-    """``channel == 'app'`` style expression for one value of one column."""
-    if isinstance(value, (bool, np.bool_)):
-        literal = str(bool(value))
-    elif isinstance(value, (int, np.integer)):
-        literal = str(int(value))
-    elif isinstance(value, (float, np.floating)):
-        literal = repr(float(value))
-    else:
-        literal = repr(str(value))
-    return f"{quote_name(column)} == {literal}"
+    """``channel == 'app'`` style segment for one value of one column, in the grammar of
+    :mod:`toolkit.segment_expr` (any name is quoted, never pasted into code)."""
+    from toolkit.segment_expr import segment_equals
+
+    return segment_equals(column, value)
 
 
 def wilson_interval(k: float, n: float, *, z: float = 1.96) -> tuple[float, float]:
