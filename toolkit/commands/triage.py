@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="focus on a segment: a pandas expression, e.g. \"channel == 'app'\"")
     parser.add_argument("--complaint", help="the complaint, as written")
     parser.add_argument("--owners", help="YAML file mapping columns to upstream owners")
+    parser.add_argument("--history", help="older rows of the same table (CSV or Parquet): "
+                        "severities are judged against what pairs of past windows produce")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--json", required=True, metavar="OUT.json",
                         help="where to write the ranked findings")
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from toolkit.findings import to_json
 
     out = check_output_file(args.json, option="--json", inputs=(
-        args.reference, args.current, args.model, args.previous_model, args.owners))
+        args.reference, args.current, args.model, args.previous_model, args.owners,
+        args.history))
     if args.report:
         from toolkit.runner import check_reports_dir
 
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                "segment": args.segment, "complaint": args.complaint}
     inv = triage.investigate_files(args.reference, args.current, model=args.model,
                                    previous_model=args.previous_model, owners=args.owners,
-                                   random_state=args.random_state, **options)
+                                   history=args.history, random_state=args.random_state,
+                                   **options)
     try:
         out.write_text(to_json(inv.findings))
     except OSError as exc:
@@ -64,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
         params = {k: v for k, v in dict(options, reference=args.reference, current=args.current,
                                          model=args.model, previous_model=args.previous_model,
-                                         owners=args.owners).items() if v}
+                                         owners=args.owners, history=args.history).items() if v}
         params["random_state"] = args.random_state
         result = run_template("investigate", params, reports_dir=args.reports_dir,
                               show_inputs=args.show_inputs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from toolkit.plots._base import axes as _axes
+from toolkit.plots._base import plain
 
 if TYPE_CHECKING:
     from toolkit.attribution import AttributionDriftResult, PredictionShift
@@ -41,10 +42,10 @@ def plot_attribution_bars(result: AttributionDriftResult, *, top: int = 15,
         err = np.vstack([value - t[f"mean_abs_{window}_low"], t[f"mean_abs_{window}_high"] - value])
         ax.barh(y + offset, value, height=0.4, color=color, xerr=np.clip(err, 0, None),
                 capsize=2, label="reference" if window == "ref" else "current")
-    ax.set_yticks(y, [str(f) for f in t["feature"]])
+    ax.set_yticks(y, [plain(f) for f in t["feature"]])
     ax.set_xlabel("mean |SHAP| (score units)")
     title = f"Attribution by feature (NDCG {result.ndcg:.2f})"
-    ax.set_title(title + (f" in {result.segment}" if result.segment else ""))
+    ax.set_title(title + (f" in {plain(result.segment)}" if result.segment else ""))
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
@@ -91,7 +92,7 @@ def plot_shift_waterfall(shift: PredictionShift | AttributionDriftResult, *, top
         labels.append(name)
     ax.barh(len(shown) + 1, split.mean_cur, color="#1f77b4")
     labels.append("current mean")
-    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.set_yticks(np.arange(len(labels)), [plain(label) for label in labels])
     ax.invert_yaxis()
     path.append(split.mean_cur)
     low, high = min(path), max(path)

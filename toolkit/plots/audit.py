@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from toolkit._exceptions import InputError
+from toolkit.plots._base import plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,7 +55,7 @@ def plot_objective_trend(trends: pd.DataFrame, objective: str, *, ax: Any = None
     for when in x[missing]:
         ax.axvline(when, color=_COLOURS["breached"], alpha=0.3, lw=6)
     measure = rows["measure"].iloc[-1]
-    ax.set_title(f"{objective}: {measure}", fontsize=10, loc="left")
+    ax.set_title(plain(f"{objective}: {measure}"), fontsize=10, loc="left")
     ax.legend(loc="best", fontsize=8, frameon=False)
     ax.figure.autofmt_xdate()
     return ax.figure

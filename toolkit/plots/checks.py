@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from toolkit._exceptions import InputError
 from toolkit.plots._base import SEVERITY_COLORS as _COLORS
 from toolkit.plots._base import axes as _axes
+from toolkit.plots._base import plain
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -83,9 +84,9 @@ def plot_unit_change(finding: Finding, *, ax: Axes | None = None) -> Figure:
         ax.plot(x, [q["current"] for q in qs], "o-", color=_COLORS["critical"], label="current")
         ax.set_yscale("log")
         ax.set_xlabel("quantile of |value|")
-        ax.set_ylabel(str(ev["column"]))
+        ax.set_ylabel(plain(ev["column"]))
     where = f" where {ev['segment']}" if ev.get("segment") else ""
-    ax.set_title(f"{ev['column']}: ×{ev['measured_factor']:.4g} ({ev['conversion']}){where}",
+    ax.set_title(plain(f"{ev['column']}: ×{ev['measured_factor']:.4g} ({ev['conversion']}){where}"),
                  fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return fig
@@ -107,11 +108,11 @@ def plot_clock_shift(finding: Finding, *, ax: Axes | None = None) -> Figure:
             label=f"reference moved {float(ev['shift_hours']):+g} h")
     ax.set_xlim(0, 24)
     ax.set_xticks(range(0, 25, 3))
-    ax.set_xlabel(f"hour of day of {ev['column']}")
+    ax.set_xlabel(f"hour of day of {plain(ev['column'])}")
     ax.set_ylabel("share of rows")
     since = f" from {ev['since']}" if ev.get("since") else ""
-    ax.set_title(f"{ev['column']}: the day's rhythm moved {float(ev['shift_hours']):+g} h{since}",
-                 fontsize=10)
+    ax.set_title(plain(f"{ev['column']}: the day's rhythm moved {float(ev['shift_hours']):+g} h"
+                       f"{since}"), fontsize=10)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     return fig
@@ -138,7 +139,7 @@ def plot_rate_timeline(finding: Finding, *, ax: Axes | None = None) -> Figure:
         ax.axvline(pd.Timestamp(ev["since"]), color=_COLORS["warning"], lw=1, label="since")
     ax.set_ylabel("share of rows")
     ax.set_ylim(bottom=0)
-    ax.set_title(finding.summary if len(finding.summary) < 90 else finding.check, fontsize=10)
+    ax.set_title(plain(finding.summary if len(finding.summary) < 90 else finding.check), fontsize=10)
     ax.legend(fontsize=8, loc="best")
     fig.autofmt_xdate()
     return fig
@@ -156,7 +157,7 @@ def plot_null_spike(finding: Finding, *, ax: Axes | None = None) -> Figure:
     ax.errorbar([1], [cur], yerr=[[cur - (ref + lo)], [(ref + hi) - cur]], color="black",
                 capsize=4)
     ax.set_ylabel("share missing")
-    ax.set_title(f"{ev['column']}: missing values", fontsize=10)
+    ax.set_title(f"{plain(ev['column'])}: missing values", fontsize=10)
     return fig
 
 
@@ -189,7 +190,7 @@ def plot_check_overview(findings: Sequence[Finding], *, top: int = 15,
     """The most serious findings as bars of their score, coloured by severity."""
     items = list(findings)[:top]
     fig, ax = _axes(ax, (7, 0.35 * max(len(items), 2) + 1))
-    labels = [f"{f.check} [{', '.join(f.features)[:40]}]" for f in items][::-1]
+    labels = [plain(f"{f.check} [{', '.join(map(str, f.features))[:40]}]") for f in items][::-1]
     ax.barh(labels, [f.score for f in items][::-1],
             color=[_COLORS[f.severity] for f in items][::-1])
     ax.set_xlim(0, 1)

@@ -13,6 +13,7 @@ import numpy as np
 from toolkit._exceptions import InputError
 from toolkit.plots._base import SEVERITY_COLORS as _COLORS
 from toolkit.plots._base import axes as _axes
+from toolkit.plots._base import plain
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -62,7 +63,7 @@ def plot_feature_drift(result: Any, *, top: int = 20, ax: Axes | None = None) ->
                zorder=3)
     ax.scatter(table["effect"][by_missing], y[by_missing], facecolors="white",
                edgecolors=list(colors[by_missing]), zorder=3)
-    ax.set_yticks(list(y), [str(f) for f in table["feature"]])
+    ax.set_yticks(list(y), [plain(f) for f in table["feature"]])
     ax.axvline(settings["threshold"], color=_COLORS["warning"], linestyle="--", linewidth=1)
     ax.axvline(settings["critical"], color=_COLORS["critical"], linestyle="--", linewidth=1)
     shown = [s for s in ("critical", "warning", "info") if s in set(table["severity"])]
@@ -126,9 +127,9 @@ def plot_bin_shares(
     y = np.arange(len(bins))[::-1]
     ax.barh(y + 0.2, bins["reference_share"], height=0.4, label="reference", color="#95a5a6")
     ax.barh(y - 0.2, bins["current_share"], height=0.4, label="current", color="#2980b9")
-    ax.set_yticks(y, [str(b) for b in bins["bin"]])
+    ax.set_yticks(y, [plain(b) for b in bins["bin"]])
     ax.set_xlabel("share of rows")
-    ax.set_title(f"{feature}: where the rows moved")
+    ax.set_title(f"{plain(feature)}: where the rows moved")
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolkit.plots._base import axes
+from toolkit.plots._base import axes, plain
 
 __all__ = ["plot_attribution", "plot_by_segment", "plot_distribution", "plot_feature",
            "plot_over_time"]
@@ -19,11 +19,6 @@ _REF, _CUR = "#667085", "#d92d20"
 
 def _axes(ax: Any, size: tuple[float, float] = (5.0, 3.0)) -> tuple[Any, Any]:
     return axes(ax, size)
-
-
-def _plain(value: Any) -> str:
-    """Data text for a label: ``$`` would start matplotlib's math mode."""
-    return str(value).replace("$", r"\$")
 
 
 def _empty(ax: Any, title: str, text: str) -> None:
@@ -44,7 +39,7 @@ def plot_distribution(drill: Any, *, ax: Any = None) -> Any:
     ax.bar(x - 0.2, table["reference"], width=0.4, color=_REF, label="reference")
     ax.bar(x + 0.2, table["current"], width=0.4, color=_CUR, label="current")
     ax.set_xticks(x)
-    ax.set_xticklabels([_plain(b) for b in table["bin"]], rotation=45, ha="right", fontsize=7)
+    ax.set_xticklabels([plain(b) for b in table["bin"]], rotation=45, ha="right", fontsize=7)
     ax.set_ylabel("share of rows", fontsize=8)
     ax.set_title("Distribution (reference bins)", fontsize=10)
     ax.legend(fontsize=7, frameon=False)
@@ -87,11 +82,11 @@ def plot_by_segment(drill: Any, *, ax: Any = None) -> Any:
     ax.barh(y + 0.2, table["reference"], height=0.4, color=_REF, label="reference")
     ax.barh(y - 0.2, table["current"], height=0.4, color=_CUR, label="current")
     ax.set_yticks(y)
-    ax.set_yticklabels([_plain(s) for s in table["segment"]], fontsize=7)
+    ax.set_yticklabels([plain(s) for s in table["segment"]], fontsize=7)
     if drill.log_scale:
         ax.set_xscale("symlog")
     ax.set_xlabel(drill.segment_label, fontsize=8)
-    ax.set_title(f"Per {_plain(drill.segment_by)}", fontsize=10)
+    ax.set_title(f"Per {plain(drill.segment_by)}", fontsize=10)
     ax.legend(fontsize=7, frameon=False)
     return fig
 
@@ -120,6 +115,6 @@ def plot_feature(drill: Any) -> Any:
     plot_over_time(drill, ax=axes[0, 1])
     plot_by_segment(drill, ax=axes[1, 0])
     plot_attribution(drill, ax=axes[1, 1])
-    fig.suptitle(f"Feature: {_plain(drill.feature)}", fontsize=12)
+    fig.suptitle(f"Feature: {plain(drill.feature)}", fontsize=12)
     fig.tight_layout()
     return fig

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from toolkit.plots._base import plain
+
 
 def plot_symptom(investigation: Any, *, ax: Any = None) -> Any:
     """Mean score of the reference, the current window, and the current window after
@@ -19,7 +21,7 @@ def plot_symptom(investigation: Any, *, ax: Any = None) -> Any:
     for f in investigation.findings[:4]:
         after = dict(f.evidence).get("repair", {})
         if isinstance(after, dict) and after.get("mean_score_after") is not None:
-            labels.append(f"#{f.rank} {f.check}\nrepaired")
+            labels.append(plain(f"#{f.rank} {f.check}\nrepaired"))
             values.append(after["mean_score_after"])
     colours = ["#98a2b3", "#b42318"] + ["#067647"] * (len(values) - 2)
     ax.barh(labels[::-1], values[::-1], color=colours[::-1])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from toolkit.plots._base import axes
+from toolkit.plots._base import axes, plain
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -98,9 +98,10 @@ def plot_metric_deltas(
     )
     ax.scatter(t["delta"], list(y), c=[colours[s] for s in t["status"]], zorder=3)
     ax.axvline(0, color="#344054", lw=1)
-    ax.set_yticks(list(y), [f"{s} (n={n:,})" for s, n in zip(t["segment"], t["n"])], fontsize=8)
-    ax.set_xlabel(f"{metric}: version B − version A (95% paired interval)")
-    title = f"{metric} change per segment (red: worse beyond the practical threshold)"
+    ax.set_yticks(list(y), [plain(f"{s} (n={n:,})") for s, n in zip(t["segment"], t["n"])],
+                  fontsize=8)
+    ax.set_xlabel(f"{plain(metric)}: version B − version A (95% paired interval)")
+    title = f"{plain(metric)} change per segment (red: worse beyond the practical threshold)"
     ax.set_title(title, fontsize=10)
     return fig
 
@@ -136,7 +137,7 @@ def plot_attribution_deltas(result: VersionComparison, *, top: int = 15, ax: Any
     y = np.arange(len(a))
     ax.barh(y + 0.2, a["share_a"], height=0.4, color="#98a2b3", label="version A")
     ax.barh(y - 0.2, a["share_b"], height=0.4, color="#2e90fa", label="version B")
-    ax.set_yticks(y, a["feature"].astype(str), fontsize=8)
+    ax.set_yticks(y, [plain(f) for f in a["feature"]], fontsize=8)
     ax.set_xlabel(f"share of attribution ({a['method'].iloc[0]})")
     ax.legend(fontsize=8)
     ax.set_title("What each version relies on", fontsize=10)
