@@ -46,7 +46,7 @@ def test_same_population_no_warning_from_any_family(pair):
 
 def test_families_registry_is_explicit():
     assert list(FAMILIES) == ["schema", "types", "missing", "scale", "ranges", "categories",
-                              "stuck", "duplicates", "volume", "clock"]
+                              "stuck", "duplicates", "volume", "clock", "calendar"]
 
 
 # ranges -------------------------------------------------------------------------------

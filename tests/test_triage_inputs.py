@@ -140,31 +140,31 @@ def test_labels_that_have_not_arrived_are_no_root_cause() -> None:
     assert "0 labelled rows" in inv.notes["quality"]
 
 
-def test_attribution_sample_does_not_depend_on_how_busy_the_machine_is(case):
+def test_attribution_sample_does_not_depend_on_how_busy_the_machine_is(case, monkeypatch):
     # A time budget sized the attribution sample from a pilot's wall time, so a busy
     # machine explained fewer rows and dropped findings that an idle one reported. The
     # sample is one of a few fixed sizes, chosen by a row's CPU cost.
-    import types
-
     from sklearn.ensemble import GradientBoostingClassifier
 
-    from toolkit import attribution
+    from toolkit import _pipeline_model, attribution
+    from toolkit._stage import StageSkipped
 
     def rows_at(cost):
-        stub = types.SimpleNamespace(explanation_cost=lambda *a, **k: ("stub", cost))
-        return triage._attribution_rows(stub, case.reference, case.model)
+        with monkeypatch.context() as m:
+            m.setattr(attribution, "explanation_cost", lambda *a, **k: ("stub", cost))
+            return _pipeline_model._attribution_rows(case.reference, case.model)
 
     assert [rows_at(c) for c in (0.0005, 0.01, 0.06)] == [2000, 500, 200]
-    with pytest.raises(triage._Missing, match="smallest sample"):
+    with pytest.raises(StageSkipped, match="smallest sample"):
         rows_at(0.5)
     numeric = ["tenure_months", "monthly_charge", "data_gb", "support_calls"]
     trees = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(
         case.reference[numeric], case.reference["churned"])
-    assert triage._attribution_rows(attribution, case.reference[[*numeric, "churned"]], trees,
-                                    "churned") == 2000  # TreeSHAP: far under a millisecond
+    assert _pipeline_model._attribution_rows(case.reference[[*numeric, "churned"]], trees,
+                                             "churned") == 2000  # TreeSHAP: far under 1 ms
     # The zoo's Pipeline ending in HistGradientBoosting goes by permutation SHAP at a few
     # ms of CPU a row: 500 rows, run after run.
-    assert triage._attribution_rows(attribution, case.reference, case.model, "churned") == 500
+    assert _pipeline_model._attribution_rows(case.reference, case.model, "churned") == 500
     first, again = run(case), run(case)
     assert [(f.check, f.features, f.severity, f.score) for f in first.findings] == \
         [(f.check, f.features, f.severity, f.score) for f in again.findings]

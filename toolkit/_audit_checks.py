@@ -225,7 +225,9 @@ class AuditContext:
         self._scores: dict[str, pd.Series] = {}
         self._masks: dict[tuple[str, str], pd.Series] = {}
         self._checks: dict[str, _CheckRun] = {}
-        self._profiles: Any = None
+        self._stage: Any = None
+        self._normal: Any = None
+        self._judged: list[Finding] | None = None
 
     # --- frames and columns ------------------------------------------------------
 
@@ -254,14 +256,30 @@ class AuditContext:
             self._model, _ = load_model(self.config.model, name="model")
         return self._model
 
-    def profiles(self) -> Any:
-        """Profiles of both windows, made once for the data and drift checks."""
-        if self._profiles is None:
-            from toolkit.profile import profile_pair
+    def stage(self) -> Any:
+        """The pipeline's stage context for both windows (:mod:`toolkit.pipeline`), made
+        once: the data and drift checks run as every other entry point runs them."""
+        if self._stage is None:
+            from toolkit.pipeline import StageContext
 
-            self._profiles = profile_pair(self.reference, self.current,
-                                          exclude=[self.config.timestamp])
-        return self._profiles
+            cfg = self.config
+            skip = {c for c in (cfg.timestamp, cfg.target, cfg.prediction) if c}
+            features = [c for c in self.current.columns
+                        if c not in skip and c in self.reference.columns]
+            self._stage = StageContext(
+                self.reference, self.current, timestamp=cfg.timestamp,
+                target=_present(self, cfg.target), prediction=_present(self, cfg.prediction),
+                features=features, random_state=cfg.random_state).find_clock()
+        return self._stage
+
+    def judged(self, findings: list[Finding]) -> list[Finding]:
+        """Findings judged by the one policy: clock columns, normal pairs, consequences."""
+        from toolkit import pipeline, policy
+
+        ctx = self.stage()
+        if self._normal is None:
+            self._normal = pipeline.baseline(ctx)
+        return policy.rank(pipeline.judge(findings, ctx, self._normal))
 
     def scores(self, side: str) -> pd.Series:
         """Predictions of one side: the logged column, else the model's scores."""
@@ -328,7 +346,8 @@ class AuditContext:
             return _CheckRun([], error=f"{type(exc).__name__}: {exc}")
 
     def findings(self) -> list[Finding]:
-        """Findings of every configured check, plus one per check that could not run."""
+        """Findings of every configured check, judged and ranked as every entry point
+        does, plus one per check that could not run."""
         out: list[Finding] = []
         for name in self.config.checks:
             run = self.check(name)
@@ -340,7 +359,9 @@ class AuditContext:
                     evidence={"check": name, "error": run.error},
                     next_step="Fix the input or the check; its measures are unavailable "
                               "on this run."))
-        return out
+        if self._judged is None:
+            self._judged = self.judged(out)
+        return self._judged
 
     def check_measure(self, name: str, arg: str | None) -> float:
         """A measure read from the results of the optional checks."""
@@ -351,14 +372,9 @@ class AuditContext:
 
 
 def _run_data(ctx: AuditContext) -> _CheckRun:
-    from toolkit.checks import run_checks
+    from toolkit import pipeline
 
-    cfg = ctx.config
-    findings = run_checks(ctx.reference, ctx.current, timestamp=cfg.timestamp,
-                          target=_present(ctx, cfg.target),
-                          prediction=_present(ctx, cfg.prediction), profiles=ctx.profiles(),
-                          random_state=cfg.random_state)
-    return _CheckRun(list(findings))
+    return _CheckRun(list(pipeline.run_stage("checks", ctx.stage())[1]))
 
 
 def _present(ctx: AuditContext, column: str | None) -> str | None:
@@ -370,10 +386,13 @@ def _run_drift(ctx: AuditContext) -> _CheckRun:
     from toolkit import drift
 
     cfg = ctx.config
-    skip = {c for c in (cfg.timestamp, cfg.target, cfg.prediction) if c}
-    features = [c for c in ctx.current.columns if c not in skip and c in ctx.reference.columns]
+    stage = ctx.stage()
+    if stage.profiles is None:  # the data check has not run: profile once here
+        from toolkit.profile import profile_pair
+
+        stage.profiles = profile_pair(ctx.reference, ctx.current, exclude=[cfg.timestamp])
     result: dict[str, Any] = {"features": drift.feature_drift(
-        *ctx.profiles(), columns=features, random_state=cfg.random_state)}
+        *stage.profiles, columns=stage.features, random_state=cfg.random_state)}
     findings = list(result["features"].findings)
     try:
         ref_scores, cur_scores = ctx.scores("reference"), ctx.scores("current")

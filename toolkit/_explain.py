@@ -208,7 +208,7 @@ def measure_symptom(reference: pd.DataFrame, current: pd.DataFrame, frame: Frame
         notes["symptom"] = (f"The {kind} could not score the windows ({type(exc).__name__}: "
                             f"{exc}); findings are ranked by severity alone.")
         return None, None
-    from toolkit.triage import looks_like_regression
+    from toolkit._pipeline_model import looks_like_regression
 
     classification = model_task(model) == "classification" if model is not None else \
         not looks_like_regression(reference[ctx["prediction"]])

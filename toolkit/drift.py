@@ -49,8 +49,8 @@ from toolkit._drift_stats import (
     validate_settings,
 )
 from toolkit._exceptions import InputError, StewardError
-from toolkit.findings import Finding, rank_findings
-from toolkit.profile import ColumnProfile, Profile, profile_frame, profile_pair
+from toolkit.findings import Finding
+from toolkit.profile import ColumnProfile, Profile, profile_frame
 
 __all__ = [
     "DomainResult",
@@ -432,12 +432,6 @@ def _decide(table: pd.DataFrame, threshold: float, critical: float, alpha: float
     return table.reset_index(drop=True)
 
 
-def _fault_first(f: Finding) -> tuple[int, int, float]:
-    """Severity first; within a level, a fault in the feed (pipeline, data) before the
-    population shifts it may cause, such as the scores' own drift."""
-    return (f.severity_level, int(f.layer in ("pipeline", "data")), f.score)
-
-
 def _failed(stage: str, exc: BaseException) -> str:
     if isinstance(exc, StewardError):  # a known limit, e.g. windows too small to split
         return f"{stage} skipped: {exc}"
@@ -477,6 +471,8 @@ class WindowChecks:
         Stages that were skipped, and why.
     profiles : (Profile, Profile)
         The window profiles the checks and feature drift shared.
+    normal : toolkit.normal.Baseline
+        What normal pairs of windows produced, which the severities were judged by.
     """
 
     findings: list[Finding]
@@ -485,7 +481,8 @@ class WindowChecks:
     predictions: PredictionDrift | None
     domain: DomainResult | None
     notes: list[str]
-    profiles: tuple[Profile, Profile]
+    profiles: tuple[Profile, Profile] | None
+    normal: Any = None
 
 
 def check_windows(
@@ -498,6 +495,7 @@ def check_windows(
     key: str | list[str] | None = None,
     segment_columns: list[str] | None = None,
     domain: bool = True,
+    history: pd.DataFrame | None = None,
     n_jobs: int = 2,
     random_state: int = 0,
 ) -> WindowChecks:
@@ -518,6 +516,10 @@ def check_windows(
         classifier; the prediction column gets :func:`prediction_drift`.
     domain : bool, default=True
         Whether to fit the domain classifier.
+    history : DataFrame, optional
+        Older rows of the same table. Severities are judged against what normal pairs
+        of windows of the past produce (:mod:`toolkit.normal`); without a history the
+        pairs are slices of the reference.
     n_jobs : int, default=2
         Threads for profiling and for the check families.
     random_state : int, default=0
@@ -536,7 +538,7 @@ def check_windows(
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from toolkit import checks
+    from toolkit import pipeline, policy
     from toolkit.checks._common import nested_pair, require_frame
     from toolkit.checks._run import nested_note
 
@@ -546,42 +548,38 @@ def check_windows(
     reference, current, nested = nested_pair(reference, current)
     skip = {timestamp, target, prediction}
     features = [c for c in reference.columns if c in current.columns and c not in skip]
+    ctx = pipeline.StageContext(reference, current, timestamp=timestamp, target=target,
+                                prediction=prediction, features=features, key=key,
+                                segment_columns=segment_columns, n_jobs=n_jobs,
+                                random_state=random_state).find_clock()
     notes: list[str] = []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = (pool.submit(domain_classifier, reference, current, columns=features,
+        # Columns that follow the clock separate any two windows: not the classifier's.
+        pending = (pool.submit(domain_classifier, reference, current,
+                               columns=[c for c in features if c not in ctx.clock],
                                random_state=random_state)
                    if domain and features else None)
-        pair = profile_pair(reference, current, exclude=[timestamp], n_jobs=n_jobs)
-        # Queued behind the domain classifier, it runs while the checks do.
-        drifting = (pool.submit(feature_drift, *pair, columns=features,
-                                random_state=random_state) if features else None)
-        found = checks.run_checks(
-            reference, current, timestamp=timestamp, target=target, prediction=prediction,
-            key=key, segment_columns=segment_columns, profiles=pair, n_jobs=n_jobs,
-            random_state=random_state,
-        )
-        found = rank_findings([*found, *(nested_note(c) for c in nested)])
-        # Each drift stage fails alone, with a note: the checks above must survive it.
-        drifted = _outcome(drifting, "Feature drift", notes)
-        scores = None
-        if prediction is not None and prediction in reference.columns \
-                and prediction in current.columns:
-            try:
-                scores = prediction_drift(reference[prediction], current[prediction],
-                                          name=prediction, random_state=random_state)
-            except Exception as exc:
-                notes.append(_failed("Prediction drift", exc))
+        found = [*pipeline.run_stage("checks", ctx)[1], *(nested_note(c) for c in nested)]
+        try:
+            stage, drifting = pipeline.run_stage("drift", ctx)
+        except Exception as exc:  # the checks above must survive a failing drift stage
+            notes.append(_failed("Feature drift", exc))
+            stage, drifting = {"features": None, "prediction": None}, []
         separated = _outcome(pending, "Domain classifier", notes)
+        learned = pipeline.baseline(ctx, history=history)
     if not features:
         notes.append("Feature drift skipped: the windows share no column to compare.")
-    every = [*found, *(drifted.findings if drifted else []),
-             *(scores.findings if scores else []), *(separated.findings if separated else [])]
+    every = pipeline.judge([*found, *drifting, *(separated.findings if separated else [])],
+                           ctx, learned)
+    from_checks = {f.check for f in found}
+    checks_found = [f for f in every if f.check in from_checks]
     return WindowChecks(
-        findings=rank_findings(checks.explain_away(every), key=_fault_first),
-        checks=found,
-        features=drifted,
-        predictions=scores,
+        findings=policy.rank(every),
+        checks=policy.rank(checks_found),
+        features=stage["features"] if features else None,
+        predictions=stage["prediction"],
         domain=separated,
         notes=notes,
-        profiles=pair,
+        profiles=ctx.profiles,
+        normal=learned,
     )

@@ -13,14 +13,22 @@ logged scores) stands in for re-scoring, and the report says so.
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from toolkit._exceptions import InputError, ModelError
-from toolkit.findings import SEVERITIES, Finding, rank_findings
+from toolkit import pipeline, policy
+from toolkit._exceptions import InputError
+from toolkit._pipeline_model import (  # noqa: F401  (re-exported: their old home)
+    ATTRIBUTION_ROWS,
+    ATTRIBUTION_SECONDS,
+    looks_like_regression,
+)
+from toolkit._stage import StageContext, StageSkipped
+from toolkit.findings import Finding
 from toolkit.intake import Frame, read_complaint
+from toolkit.normal import MIN_PAIRS
+from toolkit.pipeline import STAGE_ORDER
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,16 +43,6 @@ LAYER_OWNERS = {
     "concept": "the model owner (retraining or relabelling)",
     "model": "the model owner (the release that changed the model)",
 }
-#: Seconds the attribution stage may spend explaining samples of both windows: a model
-#: whose smallest sample would take five times this is skipped, with a note.
-ATTRIBUTION_SECONDS = 8.0
-#: Rows per window the attribution stage explains, by the CPU cost of a row: fixed
-#: levels, so that the same inputs give the same findings on a busy machine and an idle
-#: one. Boosted trees cost well under a millisecond a row; permutation SHAP and large
-#: forests tens of milliseconds; the lines sit far from both.
-ATTRIBUTION_ROWS = ((0.002, 2000), (0.04, 500), (0.1, 200))
-
-
 @dataclass
 class Symptom:
     """What the complaint is about, measured: mean score and, with labels, quality."""
@@ -110,6 +108,7 @@ class Verdict:
     owner: str | None = None
     next_step: str | None = None
     explained: float | None = None
+    runner_up: Finding | None = None  # the best hypothesis about another incident
 
 
 @dataclass
@@ -131,16 +130,6 @@ class Investigation:
         """The ranked findings one stage produced."""
         checks = self.stage_checks.get(stage, set())
         return [f for f in self.findings if f.check in checks]
-
-
-def _optional(module: str) -> Any:
-    """A stage module, or None when this installation does not have it yet."""
-    try:
-        return importlib.import_module(f"toolkit.{module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"toolkit.{module}":
-            raise
-        return None
 
 
 def _check_columns(reference: pd.DataFrame, current: pd.DataFrame, **columns: str | None) -> None:
@@ -230,6 +219,7 @@ def investigate(
     segment: str | None = None,
     complaint: str | None = None,
     owners: dict[str, str] | None = None,
+    history: pd.DataFrame | None = None,
     random_state: int = 0,
 ) -> Investigation:
     """Run the whole investigation path on two windows.
@@ -249,6 +239,11 @@ def investigate(
         The complaint as written.
     owners : dict, optional
         Column -> owner, for the verdict.
+    history : DataFrame, optional
+        Older rows of the same table, before the reference. Severities are judged
+        against what pairs of windows of the past produce (:mod:`toolkit.normal`):
+        windows as long as the current one cut from the history and reference when
+        they give enough pairs, else slices of the reference alone.
     random_state : int, default=0
 
     Returns
@@ -267,19 +262,19 @@ def investigate(
     from toolkit.scoring import positive_label
 
     positive = positive_label(ref[target], model) if target and target in ref.columns else None
-    ctx: dict[str, Any] = {"timestamp": timestamp, "target": target, "prediction": prediction,
-           "random_state": random_state, "features": features, "positive": positive,
-           "shared": {}}  # what one stage computes for the next (the window profiles)
+    ctx = StageContext(ref, cur, timestamp=timestamp, target=target, prediction=prediction,
+                       features=features, model=model, previous_model=previous_model,
+                       positive=positive, random_state=random_state).find_clock()
     stages: dict[str, Any] = {}
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
     stage_checks: dict[str, set[str]] = {}
     failed: dict[str, str] = {}
-    for name, runner in _STAGES:
+    for name in STAGE_ORDER:
         started = time.perf_counter()
         try:
-            result, found = runner(ref, cur, model=model, previous_model=previous_model, **ctx)
-        except _Missing as exc:
+            result, found = pipeline.run_stage(name, ctx)
+        except StageSkipped as exc:
             notes[name] = str(exc)
             continue
         except Exception as exc:  # one stage failing must not hide what the others found
@@ -291,13 +286,17 @@ def investigate(
         stages[name] = result
         stage_checks[name] = {f.check for f in found}
         findings.extend(found)
-        ctx["shared"].setdefault("moved", set()).update(  # columns a stage found changed
-            c for f in found if f.severity != "info" for c in f.features)
+    started = time.perf_counter()
+    learned = pipeline.baseline(ctx, history=history)
+    findings = pipeline.judge(findings, ctx, learned)
+    seconds["normal"] = time.perf_counter() - started
+    notes["normal"] = _normal_note(learned)
     from toolkit._explain import explain_findings
 
     started = time.perf_counter()
     symptom, findings = explain_findings(findings, ref, cur, frame_, model=model,
-                                         previous_model=previous_model, ctx=ctx, notes=notes)
+                                         previous_model=previous_model, ctx=ctx.roles(),
+                                         notes=notes)
     seconds["repairs"] = time.perf_counter() - started
     ranked = rank_hypotheses([*findings, *(_stage_failed(n, e) for n, e in failed.items())],
                              symptom)
@@ -309,6 +308,17 @@ def investigate(
         verdict = replace(verdict, headline=f"Within {scope}: {verdict.headline}")
     return Investigation(frame_, ranked, verdict, symptom,
                          stages, notes, seconds, stage_checks, reference, current)
+
+
+def _normal_note(learned: Any) -> str:
+    """What the severities were judged against, in words."""
+    if learned.n_pairs < MIN_PAIRS:
+        why = learned.reason or f"only {learned.n_pairs} pairs"
+        return (f"Severities are the checks' own: too few normal pairs of windows to learn "
+                f"what normal looks like ({why}).")
+    return (f"Severities were judged against {learned.n_pairs} normal pairs of "
+            f"{learned.unit}: a finding those pairs produce as strongly is ordinary "
+            f"variation (info).")
 
 
 #: The stages as a reader names them.
@@ -329,250 +339,10 @@ def _stage_failed(name: str, error: str) -> Finding:
     )
 
 
-class _Missing(Exception):
-    """A stage that cannot run with what was given (said plainly in the report)."""
-
-
-def _stage_module(name: str, needs: str) -> Any:
-    module = _optional(name)
-    if module is None:
-        raise _Missing(f"Not built yet in this version of Steward ({needs}).")
-    return module
-
-
-def _run_checks(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
-    checks = _stage_module("checks", "data checks")
-    from toolkit.checks._common import nested_pair
-    from toolkit.checks._run import nested_note
-    from toolkit.profile import profile_pair
-
-    ref, cur, nested = nested_pair(ref, cur)  # lists and dicts are counted as text
-    # One pass over the rows of each window serves the checks and the drift stage.
-    pair = profile_pair(ref, cur, exclude=[kw["timestamp"]])
-    kw["shared"]["profiles"] = pair
-    found = checks.run_checks(ref, cur, timestamp=kw["timestamp"], target=kw["target"],
-                              prediction=kw["prediction"], profiles=pair,
-                              random_state=kw["random_state"])
-    found = [*found, *(nested_note(c) for c in nested)]
-    return found, list(found)
-
-
-def _run_drift(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
-    drift = _stage_module("drift", "per-feature drift with intervals")
-    cols = [c for c in kw["features"] if c in ref.columns and c in cur.columns]
-    ref_in, cur_in = kw["shared"].get("profiles", (ref, cur))
-    result = drift.feature_drift(ref_in, cur_in, columns=cols, random_state=kw["random_state"])
-    found = list(result.findings)
-    pred = kw["prediction"]
-    out: dict[str, Any] = {"features": result}
-    if pred and pred in ref.columns and pred in cur.columns:
-        pdrift = drift.prediction_drift(ref[pred], cur[pred], random_state=kw["random_state"])
-        out["prediction"] = pdrift
-        found.extend(pdrift.findings)
-        if kw["model"] is not None:  # are the logged scores the model's own?
-            import contextlib
-
-            from toolkit._versions_served import served_scores
-
-            # A model that cannot score these rows: the symptom's stage says so.
-            with contextlib.suppress(InputError, ModelError):
-                found.extend(served_scores(ref, cur, model=kw["model"], prediction=pred,
-                                           timestamp=kw["timestamp"],
-                                           reference_model=kw["previous_model"],
-                                           target=kw["target"], positive=kw["positive"],
-                                           random_state=kw["random_state"]))
-    return out, found
-
-
-def _run_attribution(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
-    if kw["model"] is None:
-        raise _Missing("Needs a model: pass --model to see how the model's reasoning changed.")
-    attribution = _stage_module("attribution", "SHAP attribution drift")
-    rows = _attribution_rows(attribution, ref, kw["model"], kw["target"])
-    result = attribution.attribution_drift(ref, cur, model=kw["model"], target=kw["target"],
-                                           sample_size=rows, random_state=kw["random_state"])
-    return result, list(result.findings)
-
-
-def _attribution_rows(attribution: Any, ref: pd.DataFrame, model: Any,
-                      target: str | None = None) -> int:
-    """Rows per window to explain; skip attribution, saying so, when it would take long.
-
-    A pilot explains 16 reference rows with the explainer attribution drift builds,
-    timed in CPU (which other processes barely move); the cost a row picks one of the
-    fixed sizes of :data:`ATTRIBUTION_ROWS`. A model past the last is skipped, since
-    its smallest sample would take five times the triage budget; the attribution_drift
-    template has no such cap."""
-    method, per_row = attribution.explanation_cost(ref, model=model, target=target)
-    for cost, rows in ATTRIBUTION_ROWS:
-        if per_row <= cost:
-            return rows
-    smallest = ATTRIBUTION_ROWS[-1][1]
-    raise _Missing(
-        f"Skipped: explaining this model ({method}) takes about {per_row:.2f} s of CPU a "
-        f"row, so the smallest sample ({smallest} rows a window) would take "
-        f"{2 * smallest * per_row:.0f} s, over the triage budget of "
-        f"{ATTRIBUTION_SECONDS:.0f} s. Run the attribution_drift template with a "
-        f"time_budget to see attribution drift for it."
-    )
-
-
-def _run_versions(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
-    if kw["model"] is None or kw["previous_model"] is None:
-        raise _Missing("Needs two model versions: pass --model and --previous-model.")
-    versions = _stage_module("versions", "model version comparison")
-    result = versions.compare_versions(cur, model_a=kw["previous_model"], model_b=kw["model"],
-                                       target=kw["target"], random_state=kw["random_state"])
-    return result, list(result.findings)
-
-
-def _scores(df: pd.DataFrame, model: Any, prediction: str | None, reference: pd.DataFrame) -> Any:
-    """Served scores: the logged column when there is one, else the model's."""
-    import pandas as pd
-
-    if prediction and prediction in df.columns:
-        return pd.to_numeric(df[prediction], errors="coerce").to_numpy(dtype=float)
-    from toolkit.scoring import as_served, model_features, predict_scores
-
-    return predict_scores(model, as_served(df, reference, model_features(model) or []))
-
-
-def _run_quality(ref: pd.DataFrame, cur: pd.DataFrame, **kw: Any) -> tuple[Any, list[Finding]]:
-    target, pred, model = kw["target"], kw["prediction"], kw["model"]
-    if not target or target not in ref.columns or target not in cur.columns:
-        raise _Missing("Needs labels in both windows: pass --target to check quality.")
-    if model is None and not (pred and pred in ref.columns and pred in cur.columns):
-        raise _Missing("Needs scores: pass --model or --prediction to check quality.")
-    from toolkit import quality
-    from toolkit.checks._common import is_number_column, with_columns
-    from toolkit.scoring import label_values, model_task
-
-    labelled = [int(df[target].notna().sum()) for df in (ref, cur)]
-    if min(labelled) < 30:
-        side = "current" if labelled[1] < 30 else "reference"
-        raise _Missing(f"The {side} window has {min(labelled)} labelled rows: quality needs "
-                       f"labels in both windows (at least 30), as when they have arrived.")
-
-    regression = (model_task(model) == "regression" if model is not None
-                  else looks_like_regression(ref[pred]))
-    exclude = {target, pred, kw["timestamp"]}
-    if not regression:
-        ref = with_columns(ref, {target: label_values(ref[target], kw["positive"])})
-        cur = with_columns(cur, {target: label_values(cur[target], kw["positive"])})
-    result = quality.quality_drift(
-        ref, cur, reference_scores=_scores(ref, model, pred, ref),
-        current_scores=_scores(cur, model, pred, ref), target=target,
-        columns=quality.segment_columns(ref, exclude=exclude),
-        # Numeric ranges of a column that moved hold other rows in each window (a unit
-        # change fills the top quartile): only steady columns make comparable segments.
-        numeric_columns=[c for c in kw["features"] if c not in exclude and c in ref.columns
-                         and is_number_column(ref[c])
-                         and c not in kw["shared"].get("moved", set())],
-        current_times=_times_of(cur, kw["timestamp"]),
-        task="regression" if regression else "classification")
-    return result, list(result.findings)
-
-
-def _times_of(df: pd.DataFrame, timestamp: str | None) -> pd.Series | None:
-    """Event times of ``df``'s rows (UTC, no zone), or None without a time column."""
-    if not timestamp or timestamp not in df.columns:
-        return None
-    from toolkit.io import parse_times
-
-    return parse_times(df[timestamp])
-
-
-def looks_like_regression(scores: pd.Series) -> bool:
-    """Logged scores outside [0, 1] are predictions of a quantity, not probabilities."""
-    import numpy as np
-    import pandas as pd
-
-    values = pd.to_numeric(scores, errors="coerce").to_numpy(dtype=float)
-    values = values[np.isfinite(values)]
-    return bool(values.size) and bool((values.min() < 0) or (values.max() > 1))
-
-
-_STAGES = [("checks", _run_checks), ("drift", _run_drift), ("attribution", _run_attribution),
-           ("versions", _run_versions), ("quality", _run_quality)]
-
-
-def priority(f: Finding, symptom: Symptom | None) -> float:
-    """How likely a finding is the root cause: the share of the symptom it explains
-    first, then its severity and score. Untested findings count as explaining a little."""
-    sev = f.severity_level / 2
-    if symptom is None or (f.explained is None and not _has_symptom(symptom)):
-        return 0.8 * sev + 0.2 * f.score
-    explained = 0.1 if f.explained is None else f.explained
-    return 0.5 * explained + 0.4 * sev + 0.1 * f.score
-
-
-def _has_symptom(symptom: Symptom) -> bool:
-    return symptom.significant or symptom.quality_significant
-
-
-#: Layers whose faults, on a column, cause the population-level changes seen on it.
-_CAUSAL_LAYERS = ("pipeline", "data")
-#: Checks that report consequences (a distribution moved, attributions moved) rather
-#: than a fault of their own.
-_CONSEQUENCE_CHECKS = ("drift.", "attribution.", "ranges.out_of_range")
-
-
-#: Checks that restate the symptom (the scores moved) rather than propose a cause.
-_SYMPTOM_CHECKS = ("drift.prediction",)
-
-
-def _as_symptom(f: Finding) -> Finding:
-    if not f.check.startswith(_SYMPTOM_CHECKS) or f.severity == "info":
-        return f
-    return f.replace(severity="info", summary=f"{f.summary} (This is the symptom, not a cause.)",
-                     evidence={**f.evidence, "symptom": True})
-
-
-def _columns_of(f: Finding) -> set[str]:
-    """The columns a finding is about: its features and those its segment names (a
-    fan-out in ``device == 'ios'`` moves the distribution of ``device``)."""
-    import re
-
-    cols = set(f.features)
-    if f.segment:
-        cols |= {a or b for a, b in re.findall(
-            r"`([^`]+)`|\b([A-Za-z_]\w*)\s*(?:==|!=|<=|>=|<|>|\.isin|\.isna|\.notna)", f.segment)}
-    return cols
-
-
-def explain_away(findings: list[Finding]) -> list[Finding]:
-    """Demote findings that are consequences of a data or pipeline fault on the same
-    columns: a unit change also shows as drift and as out-of-range values, but it is
-    one incident with one cause. The consequence keeps its evidence, one severity level
-    below the lower of its own and its cause's, with ``consequence_of`` naming the fault."""
-    findings = [_as_symptom(f) for f in findings]
-    causes = [(f, _columns_of(f)) for f in findings if f.layer in _CAUSAL_LAYERS
-              and f.severity != "info" and not f.check.startswith(_CONSEQUENCE_CHECKS)]
-    out: list[Finding] = []
-    inherited: dict[int, float] = {}  # cause -> the largest share a consequence explains
-    for f in findings:
-        cause = next((c for c, cols in causes if f.check.startswith(_CONSEQUENCE_CHECKS)
-                      and f.features and set(f.features) <= cols), None)
-        if cause is None:
-            out.append(f)
-            continue
-        if f.explained is not None:
-            inherited[id(cause)] = max(inherited.get(id(cause), 0.0), f.explained)
-        # Below its cause, whatever its own size: a consequence never outranks its cause.
-        lower = SEVERITIES[max(min(f.severity_level, cause.severity_level) - 1, 0)]
-        out.append(f.replace(severity=lower, summary=f"{f.summary} (A consequence of {cause.check}.)",
-                             evidence={**f.evidence, "consequence_of": cause.check}))
-    # What undoing a consequence removes, undoing its cause removes too: the cause
-    # inherits that share, so a repair that is blunter on the consequence (the whole
-    # column restored) cannot rank it above the fault.
-    return [f.replace(explained=max(f.explained or 0.0, inherited[id(f)])) if id(f) in inherited else f
-            for f in out]
-
-
 def rank_hypotheses(findings: list[Finding], symptom: Symptom | None) -> list[Finding]:
-    """Rank findings as root-cause hypotheses (see :func:`priority`), after
-    :func:`explain_away` has demoted consequences of the same fault."""
-    return rank_findings(explain_away(findings), key=lambda f: priority(f, symptom))
+    """Rank findings as root-cause hypotheses by the one policy
+    (:func:`toolkit.policy.rank`), after consequences are explained away."""
+    return policy.rank(policy.explain_away(findings), symptom)
 
 
 def _owner(f: Finding, owners: dict[str, str]) -> str:
@@ -603,11 +373,71 @@ def _verdict(ranked: list[Finding], symptom: Symptom | None, owners: dict[str, s
                            "names and run again: a stage that did not run cannot clear it.")
         return Verdict(text, ok=True)
     share = "" if top.explained is None else f" It explains {top.explained:.0%} of the symptom."
+    second = _runner_up(ranked, top)
+    if second is not None and _too_close(top, second, symptom):
+        return Verdict(
+            headline=(f"Two candidates, too close to call: ({top.layer}) {top.summary}{share} "
+                      f"Or ({second.layer}) {second.summary}"
+                      + ("" if second.explained is None else
+                         f" It explains {second.explained:.0%} of the symptom.") + missing),
+            ok=False, top=top, owner=_owner(top, owners), next_step=_tell_apart(top, second),
+            explained=top.explained, runner_up=second)
     return Verdict(
         headline=f"Most likely root cause ({top.layer}): {top.summary}{share}{missing}",
         ok=False, top=top, owner=_owner(top, owners), next_step=top.next_step,
-        explained=top.explained,
+        explained=top.explained, runner_up=second,
     )
+
+
+#: How far the top hypothesis must lead the runner-up to be named alone: with a measured
+#: symptom, 0.1 of :func:`toolkit.policy.priority` (a fifth of the symptom explained, at
+#: equal severity); without one, a severity level, or a quarter of the score at equal
+#: severity.
+MARGIN = 0.1
+SCORE_MARGIN = 0.25
+
+
+def _runner_up(ranked: list[Finding], top: Finding) -> Finding | None:
+    """The best hypothesis about another incident: not info, not a consequence of the
+    top one, not on its columns."""
+    taken = policy.columns_of(top)
+    for f in ranked[1:]:
+        if f.severity == "info" or f.check == "triage.stage_failed":
+            continue
+        if "consequence_of" in f.evidence or "explained_by" in f.evidence:
+            continue
+        if f.features and set(f.features) & taken:
+            continue
+        return f
+    return None
+
+
+def _too_close(top: Finding, second: Finding, symptom: Symptom | None) -> bool:
+    if policy.has_symptom(symptom) and (top.explained is not None
+                                        or second.explained is not None):
+        return policy.priority(top, symptom) - policy.priority(second, symptom) < MARGIN
+    if top.severity != second.severity:
+        return False
+    causal = ("pipeline", "data")
+    if (top.layer in causal) != (second.layer in causal):
+        return False  # a fault in the feed before the population shift it may cause
+    return top.score - second.score < SCORE_MARGIN
+
+
+def _tell_apart(a: Finding, b: Finding) -> str:
+    """The evidence that would separate two candidates, in one step."""
+    since_a, since_b = a.evidence.get("since"), b.evidence.get("since")
+    if since_a and since_b and since_a != since_b:
+        return (f"Compare the dates: {a.check} starts {since_a}, {b.check} {since_b}. The one "
+                f"that starts when the complaint began is the likelier cause; then "
+                f"{a.next_step[:1].lower()}{a.next_step[1:]}")
+    if a.explained is not None and b.explained is not None:
+        return (f"Repair one at a time: undoing {a.check} removes {a.explained:.0%} of the "
+                f"symptom, {b.check} {b.explained:.0%}; fix the first, re-run triage on fresh "
+                f"rows, and see whether the second remains.")
+    what = ", ".join(a.features) or a.check
+    return (f"Fix or rule out one first ({what}: {a.next_step}) and re-run triage: the "
+            f"candidate that remains is the other.")
 
 
 def investigate_files(
@@ -617,9 +447,11 @@ def investigate_files(
     model: str | None = None,
     previous_model: str | None = None,
     owners: str | None = None,
+    history: str | None = None,
     **options: Any,
 ) -> Investigation:
-    """:func:`investigate` on files: CSV/Parquet windows, model files or URIs, owners YAML.
+    """:func:`investigate` on files: CSV/Parquet windows, model files or URIs, owners YAML,
+    and an optional history file (older rows of the same table).
 
     Empty strings count as not given, so templates can pass their defaults through.
     """
@@ -632,11 +464,24 @@ def investigate_files(
         )
     ref = read_table(reference, name="reference")
     cur = read_table(current, name="current")
+    past = read_table(history, name="history") if history else None
+    if past is not None:
+        _check_history(past, ref)
     deployed = load_model(model, name="model")[0] if model else None
     previous = load_model(previous_model, name="previous model")[0] if previous_model else None
     clean: dict[str, Any] = {k: (None if v == "" else v) for k, v in options.items()}
     return investigate(ref, cur, model=deployed, previous_model=previous,
-                       owners=read_owners(owners) if owners else None, **clean)
+                       owners=read_owners(owners) if owners else None, history=past, **clean)
+
+
+def _check_history(history: pd.DataFrame, reference: pd.DataFrame) -> None:
+    """The history must be rows of the same table: the reference's columns."""
+    missing = [c for c in reference.columns if c not in history.columns]
+    if missing:
+        raise InputError(
+            f"The history file lacks {len(missing)} of the reference's columns "
+            f"({', '.join(map(repr, missing[:5]))}). Pass older rows of the same table, "
+            f"with the same columns, or leave --history out.")
 
 
 def read_owners(path: str) -> dict[str, str]:

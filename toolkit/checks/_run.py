@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 
 from toolkit.checks import _common as C
-from toolkit.findings import Finding, rank_findings
+from toolkit.findings import Finding
+from toolkit.policy import clock_columns_calm, explain_away, rank
 
 __all__ = ["FAMILIES", "explain_away", "run_checks"]
 
@@ -100,6 +101,15 @@ def _clock(reference, current, **kw: Any) -> list[Finding]:
     return clock_shifts(reference, current, timestamp=ts)
 
 
+def _calendar(reference, current, **kw: Any) -> list[Finding]:
+    from toolkit.checks.calendar import calendar_agreement
+
+    ts = kw["timestamp"]
+    if ts is None or ts not in reference.columns or ts not in current.columns:
+        return []
+    return calendar_agreement(reference, current, timestamp=ts, clock=kw["clock"])
+
+
 #: Family name -> runner, in report order. Explicit, filled by hand.
 FAMILIES: dict[str, Callable[..., list[Finding]]] = {
     "schema": _schema,
@@ -112,12 +122,13 @@ FAMILIES: dict[str, Callable[..., list[Finding]]] = {
     "duplicates": _duplicates,
     "volume": _volume,
     "clock": _clock,
+    "calendar": _calendar,
 }
 
 
 #: Families from the costliest on 1M rows (benchmarks/bench_data_checks.py) down.
 _COST_ORDER = [_scale, _missing, _stuck, _volume, _categories, _clock, _duplicates, _types,
-               _ranges, _schema]
+               _ranges, _calendar, _schema]
 
 
 def _parsed(df: pd.DataFrame, column: str, name: str) -> pd.DataFrame:
@@ -139,6 +150,7 @@ def run_checks(
     window: tuple[Any, Any] | None = None,
     as_of: Any = None,
     profiles: tuple[Any, Any] | None = None,
+    clock: dict[str, Any] | None = None,
     n_jobs: int = 2,
     random_state: int = 0,
 ) -> list[Finding]:
@@ -177,6 +189,10 @@ def run_checks(
             findings = run_checks(reference, current, profiles=pair)
             drifted = feature_drift(*pair)
 
+    clock : dict, optional
+        Columns that follow the clock (:func:`toolkit.checks.calendar.clock_columns`),
+        when already found; found here otherwise. They are checked against the clock
+        (``calendar.disagrees``); their drift-like findings are ``info``.
     n_jobs : int, default=2
         Threads running the families side by side (1 runs them one after another;
         the findings are the same).
@@ -225,7 +241,12 @@ def run_checks(
         from toolkit.profile import profile_pair
 
         profiles = profile_pair(reference, current, exclude=[timestamp], n_jobs=n_jobs)
+    if clock is None:
+        from toolkit.checks.calendar import clock_columns
+
+        clock = clock_columns(reference, timestamp, current=current, exclude=(target, prediction))
     kw = {"timestamp": timestamp, "target": target, "prediction": prediction, "key": key,
+          "clock": clock,
           "segment_columns": segment_columns, "window": window, "as_of": as_of,
           "profiles": profiles, "random_state": random_state}
     chosen = [f for name, f in FAMILIES.items() if families is None or name in families]
@@ -248,7 +269,7 @@ def run_checks(
         else:
             parts = [family(reference, current, **kw) for family in chosen]
     findings = [f for part in parts for f in part] + [nested_note(c) for c in nested]
-    return rank_findings(explain_away(findings))
+    return rank(explain_away(clock_columns_calm(findings, clock)))
 
 
 def nested_note(column: str) -> Finding:
@@ -260,48 +281,3 @@ def nested_note(column: str) -> Finding:
         next_step=f"If parts of {column} feed the model, flatten them into columns of their own "
         f"to check each one.",
     )
-
-
-#: Checks whose finding on a column is a mere consequence of a unit change on it.
-_CONSEQUENCES_OF_SCALE = ("ranges.out_of_range", "stuck.distinct_collapse",
-                          "stuck.spread_collapse", "drift.feature")
-
-
-def _column_of(f: Finding) -> object:
-    column = f.evidence.get("column")
-    if column is None and len(f.features) == 1:
-        column = f.features[0]
-    return column
-
-
-def explain_away(findings: list[Finding]) -> list[Finding]:
-    """Downgrade to info the findings that another finding on the same rows explains.
-
-    A column rescaled by a unit change falls out of its reference range and drifts;
-    reporting those as warnings too would count one cause three times. Pass the data
-    checks' and drift's findings together. The downgraded finding keeps its
-    evidence and names the explaining check in ``explained_by``.
-    """
-    rescaled = {f.evidence.get("column") for f in findings
-                if f.check == "scale.unit_change" and f.severity != "info"}
-    # A column computed from a shifted clock (the hour of the event) moves with it.
-    clocked = {c for f in findings if f.check == "clock.shift" and f.severity != "info"
-               for c, _ in f.evidence.get("derived_columns", ())}
-    # Duplicated rows inflate the row counts volume is judged on: its drops and rate
-    # changes are not evidence while a share of the rows is copies.
-    duplicated = any(f.check == "duplicates.exact_rows" and f.severity != "info"
-                     and float(f.evidence.get("current_share", 0.0)) >= 0.05 for f in findings)
-    out = []
-    for f in findings:
-        if f.check in _CONSEQUENCES_OF_SCALE and _column_of(f) in rescaled:
-            f = f.replace(severity="info", evidence={**f.evidence,
-                                                      "explained_by": "scale.unit_change"})
-        elif f.check in _CONSEQUENCES_OF_SCALE and _column_of(f) in clocked:
-            f = f.replace(severity="info", evidence={**f.evidence,
-                                                      "explained_by": "clock.shift"})
-        elif duplicated and f.check in ("volume.drop", "volume.rate_change") \
-                and f.severity != "info":
-            f = f.replace(severity="info", evidence={**f.evidence,
-                                                      "explained_by": "duplicates.exact_rows"})
-        out.append(f)
-    return out
