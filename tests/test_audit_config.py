@@ -117,7 +117,7 @@ def test_fixed_reference_and_explicit_window(folder: Path) -> None:
         ({"reference": {"trailing": "0d"}}, "reference.trailing must be a positive duration"),
         ({"name": "my audit"}, "name must use letters, digits"),
         ({"objectives": [{"name": "a", "measure": "segment.channel == .auc", "min": 0.5}]},
-         "the segment 'channel == ' is not a valid expression"),
+         "The segment 'channel == ' cannot be read: the text ends"),
     ],
 )
 def test_bad_configs_name_the_key_and_the_fix(folder: Path, change: dict, expected: str) -> None:
