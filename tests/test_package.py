@@ -9,12 +9,14 @@ import toolkit
 def test_public_names_are_pinned():
     assert sorted(toolkit.__all__) == [
         "ConfigError", "Finding", "InputError", "ModelError", "ParameterError", "RunError",
-        "StewardError", "__version__", "from_json", "rank_findings", "to_json",
+        "RunInterrupted", "StewardError", "StorageError", "__version__", "from_json",
+        "rank_findings", "to_json",
     ]
 
 
 def test_errors_share_one_base_and_are_exceptions():
-    for name in ("ConfigError", "InputError", "ModelError", "ParameterError", "RunError"):
+    for name in ("ConfigError", "InputError", "ModelError", "ParameterError", "RunError",
+                 "RunInterrupted", "StorageError"):
         cls = getattr(toolkit, name)
         assert issubclass(cls, toolkit.StewardError)
         assert issubclass(cls, Exception)

@@ -12,7 +12,9 @@ from toolkit._exceptions import (
     ModelError,
     ParameterError,
     RunError,
+    RunInterrupted,
     StewardError,
+    StorageError,
 )
 from toolkit.findings import Finding, from_json, rank_findings, to_json
 
@@ -25,7 +27,9 @@ __all__ = [
     "ModelError",
     "ParameterError",
     "RunError",
+    "RunInterrupted",
     "StewardError",
+    "StorageError",
     "__version__",
     "from_json",
     "rank_findings",

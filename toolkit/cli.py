@@ -6,14 +6,17 @@ command module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 ``run(args) -> int``. Modules are imported only when their command runs, so
 ``steward --help`` stays fast.
 
-Exit codes: 0 done, 1 a run failed or an objective was breached, 2 bad input.
-Errors derived from :class:`toolkit.StewardError` print as one paragraph on stderr,
-never as a traceback.
+Exit codes (:data:`EXIT_CODES`): 0 done, 1 a run failed or an objective was breached,
+2 bad input, 3 the environment failed (a full disk, a read-only, missing or unwritable
+folder, an audit history that is locked or damaged), 130 interrupted by SIGINT (Ctrl-C),
+143 interrupted by SIGTERM. Errors derived from :class:`toolkit.StewardError` print as
+one paragraph on stderr, never as a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sys
@@ -21,7 +24,20 @@ import textwrap
 import warnings
 from collections.abc import Sequence
 
-from toolkit._exceptions import RunError, StewardError
+from toolkit._exceptions import RunError, RunInterrupted, StewardError, StorageError
+
+#: What each exit code of ``steward`` means; the same for every command.
+EXIT_CODES: dict[int, str] = {
+    0: "done (an audit: every objective met)",
+    1: "a run failed, or an audit objective was breached",
+    2: "bad input: a file, column, option or config to fix (nothing ran, or the run folder says why)",
+    3: "the environment failed: a full disk, a read-only, missing or unwritable folder, "
+       "an audit history that is locked or damaged",
+    130: "interrupted by SIGINT (Ctrl-C); the run folder keeps the partial report",
+    143: "interrupted by SIGTERM (a scheduler's timeout); the run folder keeps the partial report",
+}
+#: OSErrors that are the environment's doing wherever they come from.
+_ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 #: Command name -> module path. Order is the order of ``steward --help``.
 COMMANDS: dict[str, str] = {
@@ -56,6 +72,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="steward",
         description="Steward: from a vague complaint about a model to a root cause.",
+        epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
     )
     from toolkit import __version__
 
@@ -77,7 +94,9 @@ def _command_of(argv: Sequence[str]) -> str | None:
 
 def _fail(message: str) -> None:
     text = " ".join(str(message).split())
-    print(textwrap.fill(f"steward: error: {text}", width=100), file=sys.stderr)
+    # Paths and option names are never broken across lines: they are copied from here.
+    print(textwrap.fill(f"steward: error: {text}", width=100, break_long_words=False,
+                        break_on_hyphens=False), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,18 +114,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy(\.|$)")
     try:
         return int(module.run(args))
+    except RunInterrupted as exc:
+        _fail(str(exc))
+        return exc.exit_code
+    except StorageError as exc:
+        _fail(str(exc))
+        return 3
     except RunError as exc:
         _fail(str(exc))
         return 2 if exc.bad_input else 1
     except StewardError as exc:
         _fail(str(exc))
         return 2
-    except KeyboardInterrupt:
-        _fail("interrupted.")
+    except KeyboardInterrupt:  # before or after a run: nothing was left half-written
+        _fail("interrupted by SIGINT.")
         return 130
     except Exception as exc:  # a bug of ours: still one paragraph, and the way to see more
         if os.environ.get("STEWARD_DEBUG"):
             raise
+        if isinstance(exc, OSError) and exc.errno in _ENVIRONMENT_ERRNOS:  # a write not wrapped
+            _fail(f"{exc.strerror}: {exc.filename or 'a file Steward writes'}. Free space there "
+                  f"or make the folder writable, or choose another folder, then run again.")
+            return 3
         _fail(f"unexpected internal error ({type(exc).__name__}: {exc}). This is a bug in "
               f"Steward, not in your input; run again with STEWARD_DEBUG=1 for the traceback "
               f"and report it.")

@@ -7,14 +7,26 @@ A run folder ``<reports_dir>/<template>/<UTC timestamp>-<short id>/`` holds:
   unless ``show_inputs``);
 - ``findings.json``: the ranked findings the template emitted;
 - ``manifest.json``: parameters, input fingerprints, model identity, package
-  versions, start and end times, status and error.
+  versions, start and end times, status and error, the process that ran it and how far
+  it got.
 
 Parameters are checked against :func:`papermill.inspect_notebook` before any kernel
 starts: an unknown or mistyped name is a :class:`~toolkit.ParameterError`.
+
+Every run leaves a trace. The manifest is written with status ``running`` before the
+kernel starts and replaced atomically after each cell and at the end (``succeeded``,
+``failed`` or ``interrupted``). SIGINT or SIGTERM stops the kernel, renders what ran
+with a banner saying so, marks the run ``interrupted`` and raises
+:class:`~toolkit.RunInterrupted` (exit 130 or 143). A run killed outright keeps a
+manifest that says ``running``; the next run in the same folder marks it
+``interrupted`` once its process is gone. Files are written whole or not at all; a
+full disk or a read-only folder is a :class:`~toolkit.StorageError` (exit 3). See
+:mod:`toolkit._run_trace` and :mod:`toolkit._run_kernel`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -25,10 +37,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from toolkit._exceptions import InputError, ParameterError, RunError
+from toolkit._exceptions import InputError, ParameterError, RunError, RunInterrupted, StorageError
+from toolkit._run_trace import Manifest, reap_runs, storage_error, write_atomic
 from toolkit.findings import Finding
+
+if TYPE_CHECKING:
+    from toolkit._run_kernel import Execution, Stop
 
 __all__ = [
     "RunResult",
@@ -140,7 +156,15 @@ def coerce_parameters(path: str | os.PathLike[str], parameters: Mapping[str, Any
 
 
 def check_reports_dir(reports_dir: str | os.PathLike[str]) -> Path:
-    """Raise InputError, before any work, when run folders cannot go under ``reports_dir``."""
+    """Refuse, before any work, a ``reports_dir`` that run folders cannot go under.
+
+    Raises
+    ------
+    InputError
+        The path runs into a file (a mistyped path: exit 2).
+    StorageError
+        The folder, or the nearest one that exists, is read-only or not writable (exit 3).
+    """
     path = Path(reports_dir)
     probe = path
     while not probe.exists() and probe != probe.parent:
@@ -151,11 +175,21 @@ def check_reports_dir(reports_dir: str | os.PathLike[str]) -> Path:
             f"Pass --reports-dir a folder path."
         )
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(
-            f"The reports folder {str(path)!r} is not writable ({str(probe)!r} refuses new "
-            f"files). Pass --reports-dir a folder you can write to."
+        why = ("is on a read-only file system" if _read_only(probe) else
+               "is not writable by this user")
+        raise StorageError(
+            f"The reports folder {str(path)!r} cannot be written: {str(probe)!r} {why}. "
+            f"Make it writable (remount it read-write, or give this user write access) or "
+            f"pass --reports-dir a folder you can write to."
         )
     return path
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def new_run_dir(reports_dir: str | os.PathLike[str], template_name: str) -> Path:
@@ -163,17 +197,16 @@ def new_run_dir(reports_dir: str | os.PathLike[str], template_name: str) -> Path
     base = Path(check_reports_dir(reports_dir)) / template_name
     try:
         base.mkdir(parents=True, exist_ok=True)
+        while True:
+            stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            run_dir = base / f"{stamp}-{uuid.uuid4().hex[:6]}"
+            try:
+                run_dir.mkdir()
+            except FileExistsError:
+                continue
+            return run_dir
     except OSError as exc:
-        raise InputError(f"Cannot create the run folder under {str(reports_dir)!r}: "
-                         f"{exc.strerror}. Pass --reports-dir a folder you can write to.") from exc
-    while True:
-        stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        run_dir = base / f"{stamp}-{uuid.uuid4().hex[:6]}"
-        try:
-            run_dir.mkdir()
-        except FileExistsError:
-            continue
-        return run_dir
+        raise storage_error(exc, base, what="a run folder in") from exc
 
 
 @dataclass
@@ -187,6 +220,9 @@ class RunResult:
     findings: list[Finding] = field(default_factory=list)
     manifest: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: Earlier run folders beside this one found ``running`` with their process gone,
+    #: now marked ``interrupted``.
+    reaped: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -197,10 +233,13 @@ def read_emitted(notebook: str | os.PathLike[str], name: str) -> list[Any]:
     """Payloads a notebook emitted with :func:`toolkit.display.emit`, in order."""
     import nbformat
 
+    return _emitted(nbformat.read(str(notebook), as_version=4), name)
+
+
+def _emitted(nb: Any, name: str) -> list[Any]:
     from toolkit.display import MIME_PREFIX
 
     mime = f"{MIME_PREFIX}{name}+json"
-    nb = nbformat.read(str(notebook), as_version=4)
     found = []
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -249,55 +288,125 @@ def run_template(
     -------
     RunResult
         With ``status`` ``"failed"`` when a cell raised; the folder is complete either way.
+
+    Raises
+    ------
+    RunInterrupted
+        SIGINT or SIGTERM arrived: the kernel was stopped, what ran is in the run
+        folder's report under a banner, and the manifest says ``interrupted``.
+    StorageError
+        A file of the run could not be written (a full disk, a read-only folder); no
+        truncated file is left, and the manifest says ``failed`` where it could be
+        written.
     """
+    from toolkit._run_kernel import catch_signals, prepare
+
     path = resolve_template(template)
     params = coerce_parameters(path, dict(parameters or {}))
     check_files(params)
     params = _absolute(params)
+    nb = prepare(path, params, kernel_name=kernel_name)
     run_dir = run_dir or new_run_dir(reports_dir, path.stem)
-    notebook = run_dir / f"{path.stem}.ipynb"
-    started = _now()
-    status, error = _execute(path, notebook, params, kernel_name=kernel_name)
-    html_path = _export_or_note(notebook, run_dir, show_inputs)
-    findings = _write_findings(notebook, run_dir)
-    manifest = _manifest(path, params, started, status, error, html_path)
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    return RunResult(run_dir, status, notebook, html_path, findings, manifest, error)
+    reaped = reap_runs(run_dir.parent, skip=run_dir)
+    with catch_signals() as stop:
+        manifest = _begin(path, params, run_dir, nb)
+        execution = _execute(path, nb, run_dir, manifest, stop=stop, kernel_name=kernel_name)
+        result = _finish(path, run_dir, manifest, execution, stop, show_inputs=show_inputs)
+    result.reaped = reaped
+    return result
 
 
-def _ipc_kernel_manager(socket_dir: str) -> type:
-    """A kernel manager on local IPC sockets in ``socket_dir``: no TCP ports open, and
-    no warning about unencrypted TCP on every run."""
-    from jupyter_client.manager import KernelManager
-
-    class IPCKernelManager(KernelManager):
-        def __init__(self, **kwargs: Any) -> None:
-            kwargs.setdefault("transport", "ipc")
-            super().__init__(**kwargs)
-            self.ip = os.path.join(socket_dir, "kernel")
-
-    return IPCKernelManager
-
-
-def _execute(path: Path, notebook: Path, params: dict[str, Any], *,
-             kernel_name: str) -> tuple[str, str | None]:
-    import tempfile
-
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
+def _begin(path: Path, params: dict[str, Any], run_dir: Path, nb: Any) -> Manifest:
+    """The manifest of a run about to start; an empty run folder goes if it cannot be written."""
+    cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     try:
-        with tempfile.TemporaryDirectory(prefix="steward-kernel-") as sockets:
-            papermill.execute_notebook(
-                str(path), str(notebook), parameters=params, kernel_name=kernel_name,
-                progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-                kernel_manager_class=_ipc_kernel_manager(sockets),
-            )
-    except PapermillExecutionError as exc:
-        return "failed", f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
-    except Exception as exc:  # kernel died, could not start, ...
-        return "failed", f"{type(exc).__name__}: {exc}"
-    return "succeeded", None
+        return Manifest.begin(run_dir, {
+            "template": str(path), "parameters": params, "inputs": _fingerprints(params),
+            "packages": _versions(), "python": platform.python_version(),
+            "platform": platform.platform(), "report": None,
+            "progress": {"stage": "starting kernel", "cells_done": 0, "cells_total": cells}})
+    except StorageError:
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()  # empty: nothing ran, and the error says why
+        raise
+
+
+def _execute(path: Path, nb: Any, run_dir: Path, manifest: Manifest, *, stop: Stop,
+             kernel_name: str) -> Execution:
+    """Run the kernel on ``nb``; each step of progress is written to the manifest."""
+    from toolkit._run_kernel import Execution, execute
+
+    cells = manifest.data["progress"]["cells_total"]
+    if stop.signum is not None:  # asked to stop before the kernel started
+        return Execution(nb, cells_total=cells)
+    late: list[StorageError] = []
+
+    def progress(execution: Execution) -> None:
+        stage = "executing" if execution.kernel_started else "starting kernel"
+        try:
+            manifest.update(progress={"stage": stage, "cells_done": execution.cells_done})
+        except StorageError as exc:  # the run goes on; its final writes will say more
+            late.append(exc)
+
+    return execute(nb, input_path=path, run_dir=run_dir, kernel_name=kernel_name, stop=stop,
+                   on_progress=progress)
+
+
+def _finish(path: Path, run_dir: Path, manifest: Manifest, execution: Execution, stop: Stop,
+            *, show_inputs: bool) -> RunResult:
+    """Write the notebook, findings, report and final manifest of an ended run."""
+    notebook = run_dir / f"{path.stem}.ipynb"
+    status, error = execution.status, execution.error
+    if stop.signum is not None:
+        status, error = "interrupted", _interrupted(stop, execution)
+        manifest.update(status=status, error=error)  # first: the rest may be cut short
+        _banner(execution.nb, error)
+    try:
+        _write_notebook(execution.nb, notebook)
+        findings = _write_findings(execution.nb, run_dir)
+        html_path = _export_or_note(notebook, run_dir, show_inputs)
+        if execution.fault is not None:
+            raise storage_error(execution.fault, execution.fault.filename or run_dir,
+                                what="a file of the run")
+    except StorageError as exc:
+        with contextlib.suppress(StorageError):
+            manifest.update(status="interrupted" if stop.signum else "failed",
+                            error=f"{error + ' ' if error else ''}{exc}", finished=_now())
+        raise
+    if stop.signum is not None and status != "interrupted":  # came while writing the report
+        status, error = "interrupted", _interrupted(stop, execution)
+    manifest.update(status=status, error=error, finished=_now(),
+                    report=None if html_path is None else html_path.name,
+                    progress={"stage": "ended", "cells_done": execution.cells_done})
+    if status == "interrupted":
+        raise RunInterrupted(
+            f"Interrupted by {stop.name}: {error} The partial report is "
+            f"{run_dir / 'report.html'}; the manifest ({run_dir / 'manifest.json'}) says "
+            f"'interrupted'.", signum=stop.signum or 0, run_dir=run_dir)
+    return RunResult(run_dir, status, notebook, html_path, findings, dict(manifest.data), error)
+
+
+def _interrupted(stop: Stop, execution: Execution) -> str:
+    where = (f"after {execution.cells_done} of {execution.cells_total} cells"
+             if execution.kernel_started else "while its kernel was starting")
+    return (f"The run was stopped by {stop.name} {where}; the report shows only what ran "
+            f"before.")
+
+
+def _banner(nb: Any, note: str) -> None:
+    """A note above the notebook's first cell that the run was interrupted."""
+    import nbformat
+
+    nbformat.v4.upgrade(nb)  # cell ids need 4.5
+    cell = nbformat.v4.new_markdown_cell(f"**Interrupted.** {note}")
+    cell.metadata["tags"] = ["steward-interrupted"]
+    nb.cells.insert(0, cell)
+
+
+def _write_notebook(nb: Any, notebook: Path) -> None:
+    import nbformat
+
+    write_atomic(notebook, nbformat.writes(nb), what="the executed notebook")
 
 
 def _export_or_note(notebook: Path, run_dir: Path, show_inputs: bool) -> Path | None:
@@ -305,16 +414,20 @@ def _export_or_note(notebook: Path, run_dir: Path, show_inputs: bool) -> Path | 
         return None
     try:
         return export_html(notebook, run_dir / "report.html", show_inputs=show_inputs)
+    except StorageError:
+        raise
     except Exception as exc:  # the run's own error matters more; keep a trace of this one
-        (run_dir / "report-error.txt").write_text(f"HTML export failed: {type(exc).__name__}: {exc}\n")
+        write_atomic(run_dir / "report-error.txt",
+                     f"HTML export failed: {type(exc).__name__}: {exc}\n", what="a note")
         return None
 
 
-def _write_findings(notebook: Path, run_dir: Path) -> list[Finding]:
-    payloads = read_emitted(notebook, "findings") if notebook.exists() else []
+def _write_findings(nb: Any, run_dir: Path) -> list[Finding]:
+    payloads = _emitted(nb, "findings")
     records = payloads[-1]["findings"] if payloads else []
     findings = [Finding.from_dict(r) for r in records]
-    (run_dir / "findings.json").write_text(json.dumps({"findings": records}, indent=2))
+    write_atomic(run_dir / "findings.json", json.dumps({"findings": records}, indent=2),
+                 what="the findings")
     return findings
 
 
@@ -340,30 +453,11 @@ def export_html(notebook: str | os.PathLike[str], out: str | os.PathLike[str], *
         embed_images=True,
     )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": Path(notebook).stem}})
-    out_path = Path(out)
-    out_path.write_text(body, encoding="utf-8")
-    return out_path
+    return write_atomic(out, body, what="the HTML report")
 
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-
-
-def _manifest(path: Path, params: dict[str, Any], started: str, status: str,
-              error: str | None, html_path: Path | None) -> dict[str, Any]:
-    return {
-        "template": str(path),
-        "parameters": params,
-        "inputs": _fingerprints(params),
-        "packages": _versions(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "started": started,
-        "finished": _now(),
-        "status": status,
-        "error": error,
-        "report": None if html_path is None else html_path.name,
-    }
 
 
 def _fingerprints(params: Mapping[str, Any]) -> dict[str, Any]:

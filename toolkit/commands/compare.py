@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from toolkit.commands.run import check_output_file
+    from toolkit.commands.run import check_output_file, write_output
     from toolkit.findings import to_json
     from toolkit.io import read_table
     from toolkit.versions import compare_versions
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         random_state=args.random_state,
     )
-    out.write_text(to_json(result.findings))
+    write_output(out, to_json(result.findings), option="--json")
     for f in result.findings[:5]:
         print(f"{f.rank}. [{f.severity}] {f.summary}")
     print(f"findings: {out} ({len(result.findings)} findings)")

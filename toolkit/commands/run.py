@@ -30,27 +30,45 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_output_file(path: str, *, option: str, inputs: Iterable[str | None]) -> Path:
     """The output path of ``option``, after refusing what would fail late or lose data:
-    a folder, a missing or read-only parent folder, or one of the command's own inputs."""
+    a folder or one of the command's own inputs (bad input, exit 2), a missing or
+    unwritable folder (the environment, exit 3)."""
     import os
 
-    from toolkit._exceptions import InputError
+    from toolkit._exceptions import InputError, StorageError
 
     out = Path(path)
-    if out.is_dir() or not out.parent.is_dir():
-        raise InputError(f"{option} {path!r} must be a file path in an existing folder; "
-                         f"create the folder or choose another path.")
+    if out.is_dir():
+        raise InputError(f"{option} {path!r} is a folder; give a file path such as "
+                         f"{str(out / 'findings.json')!r}.")
+    if not out.parent.is_dir():
+        raise StorageError(f"{option} {path!r} cannot be written: the folder "
+                           f"{str(out.parent)!r} does not exist. Create it or choose a path in "
+                           f"an existing folder.")
     for given in inputs:
         if given and Path(given).exists() and out.exists() and out.samefile(given):
             raise InputError(f"{option} {path!r} is also an input of this command; writing "
                              f"the findings there would overwrite it. Choose another path.")
     if not os.access(out if out.exists() else out.parent, os.W_OK):
-        raise InputError(f"{option} {path!r} is not writable. Choose a path in a folder you "
-                         f"can write to.")
+        raise StorageError(f"{option} {path!r} cannot be written: it or its folder is "
+                           f"read-only or not writable by this user. Choose a path in a folder "
+                           f"you can write to.")
     return out
+
+
+def write_output(out: Path, text: str, *, option: str) -> None:
+    """Write a command's output file whole or not at all (a full disk leaves no half file)."""
+    from toolkit._run_trace import write_atomic
+
+    write_atomic(out, text, what=f"{option}", option=option)
 
 
 def print_run(result: RunResult) -> None:
     """The run's outputs, with the run folder's path as the last line."""
+    import sys
+
+    for earlier in result.reaped:
+        print(f"steward: note: an earlier run, {earlier}, stopped without finishing (its "
+              f"process is gone); its manifest now says 'interrupted'.", file=sys.stderr)
     if result.html is not None:
         print(f"report:   {result.html}")
     print(f"notebook: {result.notebook}")

@@ -1,7 +1,8 @@
 """``steward triage``: rank root-cause hypotheses for two windows of data.
 
-Exit codes: 0 done, 2 bad input (one paragraph on stderr naming the file, column or
-option, never a traceback).
+Exit codes: 0 done, 1 the report's run failed, 2 bad input (one paragraph on stderr
+naming the file, column or option, never a traceback), 3 the environment (the --json
+folder or the reports folder missing, read-only or full), 130/143 interrupted.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toolkit.commands.run import add_report_arguments, check_output_file, print_run
+from toolkit.commands.run import add_report_arguments, check_output_file, print_run, write_output
 
 HELP = "rank root-cause hypotheses for two windows of data"
 
@@ -37,7 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from toolkit import triage
-    from toolkit._exceptions import InputError
     from toolkit.findings import to_json
 
     out = check_output_file(args.json, option="--json", inputs=(
@@ -53,11 +53,7 @@ def run(args: argparse.Namespace) -> int:
                                    previous_model=args.previous_model, owners=args.owners,
                                    history=args.history, random_state=args.random_state,
                                    **options)
-    try:
-        out.write_text(to_json(inv.findings))
-    except OSError as exc:
-        raise InputError(f"Cannot write --json {str(out)!r}: {exc.strerror}. Choose a "
-                         f"writable path.") from exc
+    write_output(out, to_json(inv.findings), option="--json")
     print(inv.verdict.headline)
     for f in inv.findings:
         if f.check == "triage.stage_failed":
