@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolkit import InputError
+from toolkit import StorageError
 from toolkit._audit_config import Window, parse_config
 from toolkit.audit import AuditResult, History, ObjectiveResult, history_path, trend_table
 
@@ -84,7 +84,7 @@ def test_objective_history_keeps_the_latest_run_per_window(tmp_path: Path) -> No
 def test_a_damaged_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(InputError, match="cannot be used"):
+    with pytest.raises(StorageError, match="is damaged"):  # exit 3: the environment, not input
         History(path).record(run_row(1, value=0.0))
 
 

@@ -1,13 +1,18 @@
 """``run_audit``: one scheduled audit, from config to run folder and history row.
 
 The config is validated in this process, so a bad config fails before any kernel
-starts. Then ``templates/audit.ipynb`` runs through :func:`toolkit.runner.run_template`
-into a new run folder; the objective results it emits are written to
-``objectives.json`` beside the report and appended to the history. A second run of the
-same config and window is skipped (the earlier run folder is returned) unless forced.
-Two runs of one config and window started together (a cron retry, two schedulers)
-take turns on a lock file beside the history: the second waits, then finds the
-first's record and is skipped.
+starts; so do a reports folder that cannot be written and a history that cannot be used
+(exit 3). Then the run is recorded in the history as ``running``,
+``templates/audit.ipynb`` runs through :func:`toolkit.runner.run_template` into a new
+run folder, the objective results it emits are written to ``objectives.json`` beside
+the report, and the history row is completed. An audit stopped by SIGINT or SIGTERM
+completes its row as ``interrupted`` (exit 130 or 143); one killed outright leaves it
+``running``, and it reads as ``interrupted`` once its process is gone.
+
+A second run of the same config and window is skipped (the earlier run folder is
+returned) unless forced. Two runs of one config and window started together (a cron
+retry, two schedulers) take turns on a lock file beside the history: the second waits,
+then finds the first's record and is skipped. The lock file goes with the run.
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ import dataclasses
 import datetime as _dt
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from toolkit._audit_config import AuditConfig, Window, load_config, parse_now
 from toolkit._audit_history import History, history_path
-from toolkit._exceptions import ConfigError, StewardError
+from toolkit._exceptions import ConfigError, RunInterrupted, StewardError, StorageError
+from toolkit._run_trace import storage_error, write_atomic
 
 __all__ = ["EXIT_CODES", "AuditRun", "run_audit"]
 
@@ -104,6 +111,11 @@ def run_audit(config: str | Path | AuditConfig, *, reports_dir: str | Path = "re
     ------
     ConfigError
         The config is invalid; nothing ran and no folder was made.
+    StorageError
+        The reports folder cannot be written or the history cannot be used (checked
+        before any kernel starts), or a file of the run could not be written.
+    RunInterrupted
+        SIGINT or SIGTERM stopped the run; its history row says ``interrupted``.
     """
     cfg = config if isinstance(config, AuditConfig) else load_config(config)
     if cfg.model is not None:  # a model that cannot load is a config to fix, not a breach
@@ -116,7 +128,12 @@ def run_audit(config: str | Path | AuditConfig, *, reports_dir: str | Path = "re
             raise ConfigError(f"model: {exc}") from exc
     at = parse_now(now)
     window = cfg.window_at(at)
+    from toolkit._run_kernel import catch_signals
+    from toolkit.runner import check_reports_dir, new_run_dir
+
+    check_reports_dir(reports_dir)
     history = History(history_path(reports_dir))
+    history.reap()  # the history opens for writing, and a killed run's row says so
     with _window_lock(history.path, cfg, window):
         if not force:
             done = history.find_run(config=cfg.name, config_sha256=cfg.sha256,
@@ -124,9 +141,12 @@ def run_audit(config: str | Path | AuditConfig, *, reports_dir: str | Path = "re
                                     window_end=window.end.isoformat())
             if done is not None:
                 return _skipped(cfg, window, done)
-        started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-        run = _execute(cfg, window, at, history, reports_dir=reports_dir)
-        history.record(_history_row(cfg, window, run, started=started, forced=force))
+        with catch_signals():
+            run_dir = new_run_dir(reports_dir, TEMPLATE).resolve()  # read from other folders too
+            row = _history_row(cfg, window, AuditRun(cfg.name, window, "failed", run_dir),
+                               started=_now(), forced=force)
+            run_id = history.start(row)
+            run = _execute(cfg, window, at, history, run_dir=run_dir, end=(run_id, row))
     return run
 
 
@@ -134,8 +154,11 @@ def run_audit(config: str | Path | AuditConfig, *, reports_dir: str | Path = "re
 def _window_lock(history: Path, cfg: AuditConfig, window: Window) -> Iterator[None]:
     """Hold an exclusive lock for this config and window while it is checked and run.
 
-    An advisory ``flock`` on a file beside the history; where there is none (not
-    POSIX), runs are not serialised and the history's own locking still keeps it whole.
+    An advisory ``flock`` on a file beside the history, removed by its holder when the
+    run ends. A waiter that then holds a lock on the removed file sees that the path no
+    longer names it and locks the path afresh, so two runs never both hold "the" lock.
+    Where there is no ``flock`` (not POSIX), runs are not serialised and the history's
+    own locking still keeps it whole.
     """
     try:
         import fcntl
@@ -145,64 +168,121 @@ def _window_lock(history: Path, cfg: AuditConfig, window: Window) -> Iterator[No
     key = hashlib.sha256(f"{cfg.name}|{cfg.sha256}|{window.start.isoformat()}|"
                          f"{window.end.isoformat()}".encode()).hexdigest()[:16]
     folder = history.parent / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{key}.lock"
-    with open(path, "a") as handle:
-        deadline = time.monotonic() + LOCK_WAIT_SECONDS
-        while True:  # wait for a run of the same window to finish, but not forever
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise StewardError(
-                        f"Another audit of {cfg.name!r} for the window {window.start:%Y-%m-%d %H:%M} "
-                        f"has held {str(path)!r} for over {LOCK_WAIT_SECONDS:.0f} s. If no such "
-                        f"run is alive (a hung kernel), stop it; the lock goes with its process."
-                    ) from None
-                time.sleep(0.5)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise storage_error(exc, path, what="the audit lock") from exc
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        handle = _open_lock(path)
+        if _acquire(handle, fcntl, deadline, path, cfg, window) and _still_names(path, handle):
+            break
+        handle.close()  # the holder before us removed the file: lock the path afresh
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # before unlocking, so no newcomer can lock the old file
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def _open_lock(path: Path) -> IO[str]:
+    try:
+        return open(path, "a")
+    except OSError as exc:
+        raise storage_error(exc, path, what="the audit lock") from exc
+
+
+def _acquire(handle: IO[str], fcntl: Any, deadline: float, path: Path, cfg: AuditConfig,
+             window: Window) -> bool:
+    while True:  # wait for a run of the same window to finish, but not forever
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                handle.close()
+                raise StewardError(
+                    f"Another audit of {cfg.name!r} for the window {window.start:%Y-%m-%d %H:%M} "
+                    f"has held {str(path)!r} for over {LOCK_WAIT_SECONDS:.0f} s. If no such "
+                    f"run is alive (a hung kernel), stop it; the lock goes with its process."
+                ) from None
+            time.sleep(0.5)
+
+
+def _still_names(path: Path, handle: IO[str]) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        return False
 
 
 def _execute(cfg: AuditConfig, window: Window, at: _dt.datetime, history: History, *,
-             reports_dir: str | Path) -> AuditRun:
+             run_dir: Path, end: tuple[int, dict[str, Any]]) -> AuditRun:
+    """Run the template into ``run_dir`` and complete the history row ``end`` however it ends."""
     from toolkit.runner import read_emitted, run_template
 
     params = {"config": cfg.source, "now": at.isoformat(), "history": str(history.path.resolve())}
-    result = run_template(TEMPLATE, params, reports_dir=reports_dir)
+    try:
+        result = run_template(TEMPLATE, params, run_dir=run_dir)
+    except RunInterrupted as exc:
+        _close(history, end, _failed(cfg, window, run_dir, "interrupted", str(exc)), exc.exit_code)
+        raise
+    except StorageError as exc:
+        with contextlib.suppress(StewardError):  # the history may share the failing disk
+            _close(history, end, _failed(cfg, window, run_dir, "failed", str(exc)), 3)
+        raise
+    except BaseException as exc:
+        with contextlib.suppress(StewardError):
+            _close(history, end, _failed(cfg, window, run_dir, "failed", repr(exc)), 1)
+        raise
     payloads = read_emitted(result.notebook, "objectives") if result.notebook.exists() else []
     if result.ok and payloads:
         payload = dict(payloads[-1])
-        status, error = payload["status"], None
     else:
-        error = result.error or "the audit template finished without emitting its objectives"
-        status = "failed"
-        payload = {"config": cfg.name, "config_sha256": cfg.sha256, "window": window.to_dict(),
-                   "status": status, "breached": [], "objectives": [], "measures": {},
-                   "error": error}
-    run_dir = result.run_dir.resolve()  # the history is read from other folders too
-    payload["run_dir"] = str(run_dir)
-    (run_dir / "objectives.json").write_text(json.dumps(payload, indent=2))
-    return AuditRun(cfg.name, window, status, run_dir, payload.get("objectives", []),
-                    list(payload.get("breached", [])), error)
+        payload = _failed(cfg, window, run_dir, "failed", result.error
+                          or "the audit template finished without emitting its objectives")
+    run = AuditRun(cfg.name, window, payload["status"], run_dir, payload.get("objectives", []),
+                   list(payload.get("breached", [])), payload.get("error"))
+    _close(history, end, payload, run.exit_code)
+    return run
+
+
+def _failed(cfg: AuditConfig, window: Window, run_dir: Path, status: str,
+            error: str) -> dict[str, Any]:
+    return {"config": cfg.name, "config_sha256": cfg.sha256, "window": window.to_dict(),
+            "status": status, "breached": [], "objectives": [], "measures": {}, "error": error,
+            "run_dir": str(run_dir)}
+
+
+def _close(history: History, end: tuple[int, dict[str, Any]], payload: dict[str, Any],
+           exit_code: int) -> None:
+    """Write ``objectives.json`` and complete the run's history row."""
+    run_id, row = end
+    payload["run_dir"] = row["run_dir"]
+    write_atomic(Path(row["run_dir"]) / "objectives.json", json.dumps(payload, indent=2),
+                 what="the objective results")
+    history.finish(run_id, {
+        **row, "status": payload["status"], "exit_code": exit_code, "finished": _now(),
+        "breached": payload.get("breached", []), "error": payload.get("error"),
+        "objectives": payload.get("objectives", []), "measures": payload.get("measures", {})})
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _history_row(cfg: AuditConfig, window: Window, run: AuditRun, *, started: str,
                  forced: bool) -> dict[str, Any]:
-    measures: dict[str, Any] = {}
-    objectives_json = run.run_dir / "objectives.json" if run.run_dir else None
-    if objectives_json is not None and objectives_json.exists():
-        measures = json.loads(objectives_json.read_text()).get("measures", {})
     return {
         "config": cfg.name, "config_sha256": cfg.sha256, "config_path": cfg.source,
         "window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
         "status": run.status, "exit_code": run.exit_code, "started": started, "finished": None,
         "run_dir": None if run.run_dir is None else str(run.run_dir),
         "breached": run.breached, "error": run.error, "forced": forced,
-        "objectives": run.objectives, "measures": measures,
+        "objectives": run.objectives, "measures": {},
     }
 
 

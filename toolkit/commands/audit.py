@@ -1,9 +1,12 @@
 """``steward audit CONFIG.yaml``: one scheduled audit, gated on its objectives.
 
 Exit codes: 0 every objective met, 1 an objective breached (named on stdout), 2 the
-audit could not run (bad config, unreadable input); a run that started keeps its
-folder either way. A second run of the same config and window does nothing and
-prints the earlier run folder, unless ``--force``.
+audit could not run (bad config, unreadable input), 3 the environment failed (the
+reports folder missing, read-only or full, the history locked or damaged; checked
+before any kernel starts), 130 or 143 interrupted by SIGINT or SIGTERM (the history
+row and the manifest say ``interrupted``). A run that started keeps its folder either
+way. A second run of the same config and window does nothing and prints the earlier
+run folder, unless ``--force``.
 """
 
 from __future__ import annotations
