@@ -161,10 +161,11 @@ TRUTH: dict[str, list[tuple[str, str | None]]] = {
     "tz_shift": [("clock.", "time")],
     "numbers_as_text": [("types.", "col")],
     "sign_flip": [("ranges.negative_values", "col"), ("scale.", "col")],
-    # Only a check of the column against the clock counts: calendar columns change
+    # Only a check of the column against the clock counts (clock., calendar.disagrees):
+    # calendar columns change
     # values between any two windows, so a remap or drift finding on them is what quiet
     # pairs produce too, and crediting it would credit the false alarm.
-    "calendar_off": [("clock.", "col")],
+    "calendar_off": [("clock.", "col"), ("calendar.disagrees", "col")],
     "prediction_scaled": [("versions.served_scores", "col"), ("scale.", "col")],
     "prediction_shuffled": [("versions.served_scores", "col")],
 }

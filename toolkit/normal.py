@@ -284,6 +284,8 @@ class Baseline:
         How far apart the windows of each pair are.
     gap : float or None
         How far apart the reference and the current window are.
+    covers : tuple of str
+        Prefixes of the checks the replay ran.
     """
 
     n_pairs: int
@@ -294,6 +296,11 @@ class Baseline:
         default_factory=dict)
     gaps: list[float] = dataclasses.field(default_factory=list)
     gap: float | None = None
+    covers: tuple[str, ...] = ()
+
+    def judges(self, check: str) -> bool:
+        """Whether the replay ran the check: only its findings can be judged by it."""
+        return check.startswith(self.covers)
 
     def of(self, f: Finding) -> np.ndarray:
         return np.asarray(self.scores.get(_key(f), [0.0] * self.n_pairs), dtype=float)
@@ -331,11 +338,12 @@ MEASURED = {"drift.feature": "effect"}
 
 def replay(pairs: NormalPairs,
            run: Callable[[pd.DataFrame, pd.DataFrame],
-                         tuple[Iterable[Finding], dict[tuple[str, tuple[str, ...]], float]]]
-           ) -> Baseline:
+                         tuple[Iterable[Finding], dict[tuple[str, tuple[str, ...]], float]]],
+           *, covers: tuple[str, ...] = ("",)) -> Baseline:
     """Run ``run`` (the same stages as the current window gets) on every normal pair.
 
     ``run`` returns the pair's findings and its measures (see :attr:`Baseline.measures`).
+    ``covers`` names the prefixes of the checks ``run`` runs (every check by default).
     A pair on which ``run`` fails counts as a pair that produced nothing.
     """
     n = len(pairs.pairs)
@@ -353,7 +361,8 @@ def replay(pairs: NormalPairs,
             row[k] = max(row[k], f.score)
         for key, value in measured.items():
             measures.setdefault(key, [float("nan")] * n)[k] = float(value)
-    return Baseline(n, pairs.unit, scores, pairs.reason, measures, list(pairs.gaps), pairs.gap)
+    return Baseline(n, pairs.unit, scores, pairs.reason, measures, list(pairs.gaps), pairs.gap,
+                    covers)
 
 
 def _judged(f: Finding, severity: str, note: dict[str, Any]) -> Finding:

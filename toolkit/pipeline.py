@@ -96,21 +96,28 @@ STAGES: dict[str, Callable[[StageContext], tuple[Any, list[Finding]]]] = {
 
 
 def screen(ctx: StageContext) -> list[Finding]:
-    """The data checks and drift stages on one pair of windows: what normal pairs
-    replay, since it needs no model and costs seconds."""
+    """The data checks and drift stages on one pair of windows: the core of what normal
+    pairs replay, since it needs no model and costs seconds."""
     found: list[Finding] = []
     for name in ("checks", "drift"):
         found.extend(run_stage(name, ctx)[1])
     return found
 
 
-#: Checks the replay of :func:`screen` covers: a finding of another check (attribution,
-#: versions, quality, the domain classifier) has no normal pairs to be judged by.
-def _replayed(check: str) -> bool:
+def _covered(ctx: StageContext) -> tuple[str, ...]:
+    """Prefixes of the checks the replay runs: the data checks and drift, and quality
+    when logged scores and labels let it run without a model. Attribution, versions and
+    the domain classifier are not replayed; their findings are judged through the
+    columns they summarise (:func:`toolkit.policy.drivers_calm`)."""
     from toolkit.checks import FAMILIES
 
-    return check.startswith((*(f"{name}." for name in FAMILIES), "drift.feature",
-                             "drift.prediction"))
+    covers = (*(f"{name}." for name in FAMILIES), "drift.feature", "drift.prediction")
+    return (*covers, "quality.") if _quality_replayable(ctx) else covers
+
+
+def _quality_replayable(ctx: StageContext) -> bool:
+    cols = ctx.reference.columns
+    return bool(ctx.target and ctx.prediction and ctx.target in cols and ctx.prediction in cols)
 
 
 def baseline(ctx: StageContext, *, history: pd.DataFrame | None = None) -> normal.Baseline:
@@ -121,7 +128,8 @@ def baseline(ctx: StageContext, *, history: pd.DataFrame | None = None) -> norma
     """
     pairs = normal.normal_pairs(ctx.reference, timestamp=ctx.timestamp, current=ctx.current,
                                 history=history, random_state=ctx.random_state)
-    return normal.replay(pairs, lambda a, b: _measured_screen(ctx.on(a, b)))
+    return normal.replay(pairs, lambda a, b: _measured_screen(ctx.on(a, b)),
+                         covers=_covered(ctx))
 
 
 def _measured_screen(ctx: StageContext) -> tuple[list[Finding], dict[Any, float]]:
@@ -131,7 +139,11 @@ def _measured_screen(ctx: StageContext) -> tuple[list[Finding], dict[Any, float]
     table = result["features"].table
     measures = {("drift.feature", (str(name),)): float(effect)
                 for name, effect in zip(table["feature"], table["effect"])}
-    return [*found, *drifted], measures
+    found = [*found, *drifted]
+    if _quality_replayable(ctx):
+        with contextlib.suppress(StageSkipped):  # too few labels in a slice: no lesson
+            found.extend(run_stage("quality", ctx)[1])
+    return found, measures
 
 
 def judge(findings: Iterable[Finding], ctx: StageContext,
@@ -139,6 +151,7 @@ def judge(findings: Iterable[Finding], ctx: StageContext,
     """The one policy on a run's findings, before any ranking: clock columns calm,
     severities against normal pairs, consequences explained away."""
     calm = policy.clock_columns_calm(findings, ctx.clock)
-    replayed = [f for f in calm if _replayed(f.check)]
+    replayed = [f for f in calm if learned is not None and learned.judges(f.check)]
     judged = {id(f): g for f, g in zip(replayed, normal.calibrate(replayed, learned))}
-    return policy.explain_away(policy.drivers_calm([judged.get(id(f), f) for f in calm]))
+    return policy.explain_away(policy.drivers_calm([judged.get(id(f), f) for f in calm],
+                                                   measured=ctx.features))

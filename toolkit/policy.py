@@ -12,9 +12,10 @@ they judge what the stages found the same way, in this order:
    classifier, attribution shifts) are no more serious than their columns' drift.
 3. :func:`explain_away`: a finding that another finding on the same columns causes
    (drift and out-of-range values of a rescaled column) ranks below its cause.
-4. :func:`rank`: one ordering: warnings and criticals before ``info``; with a measured
-   symptom, by the share of it a repair removes, then severity and score; without
-   one, by severity, faults in the feed before population shifts, then score.
+4. :func:`rank`: one ordering: warnings and criticals before ``info``; then faults
+   (data, pipeline, model versions) before effects (drift, attribution, quality);
+   then, with a measured symptom, the share of it a repair removes, severity and
+   score; without one, severity and score.
 """
 
 from __future__ import annotations
@@ -53,25 +54,32 @@ def clock_columns_calm(findings: Iterable[Finding], clock: Mapping[str, Any]) ->
 
 #: Findings that summarise the drift of their columns (which columns separate the
 #: windows, whose attributions moved): as serious as that drift, at most.
-_SUMMARIES_OF_DRIFT = ("drift.domain_classifier", "attribution.")
+_SUMMARIES_OF_DRIFT = ("drift.domain_classifier", "attribution.shift_contribution",
+                       "attribution.drift_that_matters")
 
 
-def drivers_calm(findings: Iterable[Finding]) -> list[Finding]:
+def drivers_calm(findings: Iterable[Finding], measured: Iterable[str] = ()) -> list[Finding]:
     """Cap a finding that summarises drift at the severity of its columns' own drift.
 
-    A domain classifier driven by a column, or an attribution shift on it, restates
-    that column's drift through the model; when the drift itself was judged ordinary
-    by normal pairs, so is its summary. A column with no drift finding leaves the
-    summary as it is: the model may have changed where the inputs did not.
+    A domain classifier driven by a column, or an attribution shift on it (the same
+    model scores both windows, so its attributions move only with its inputs),
+    restates that column's drift; when the drift itself was judged ordinary by normal
+    pairs, so is its summary. A column in ``measured`` (the columns the drift stage
+    measured) without a drift finding did not drift on its own.
     """
     findings = list(findings)
     level = {f.features[0]: f.severity_level for f in findings
              if f.check == "drift.feature" and len(f.features) == 1 and "normal" in f.evidence}
+    judged = bool(level) or any("normal" in f.evidence for f in findings)
+    steady = set(measured) if judged else set()
     out = []
     for f in findings:
+        # A column drift measured without a finding did not drift on its own.
+        known = {c: 0 for c in f.features if c in steady}
+        known.update({c: level[c] for c in f.features if c in level})
         if f.check.startswith(_SUMMARIES_OF_DRIFT) and f.features and f.severity != "info" \
-                and all(c in level for c in f.features):
-            cap = max(level[c] for c in f.features)
+                and all(c in known for c in f.features):
+            cap = max(known[c] for c in f.features)
             if cap < f.severity_level:
                 f = f.replace(severity=SEVERITIES[cap], summary=(
                     f"{f.summary} (Its columns' drift is {SEVERITIES[cap]} against normal "
@@ -197,11 +205,22 @@ def priority(f: Finding, symptom: Symptom | None) -> float:
     return 0.5 * explained + 0.4 * sev + 0.1 * f.score
 
 
+#: Checks that report effects (the population moved, the model's attributions or
+#: quality moved) rather than a fault that would cause them.
+_EFFECT_CHECKS = ("drift.", "attribution.", "quality.")
+
+
+def is_cause(f: Finding) -> bool:
+    """Whether a finding names a fault that causes effects (a data or pipeline fault,
+    a model version), as opposed to an effect (drift, attribution, quality)."""
+    return not f.check.startswith(_EFFECT_CHECKS)
+
+
 def _key(f: Finding, symptom: Symptom | None) -> tuple[float, ...]:
-    # Ordinary variation never outranks a warning: it is what normal windows do.
-    if symptom is None:
-        return (f.severity_level, int(f.layer in _CAUSAL_LAYERS), f.score)
-    return (int(f.severity != "info"), priority(f, symptom), f.score)
+    # Ordinary variation never outranks a warning: it is what normal windows do. A
+    # fault beyond normal comes before the effects it may cause (drift, a quality
+    # drop): data are ruled out before concept drift is claimed.
+    return (int(f.severity != "info"), int(is_cause(f)), priority(f, symptom), f.score)
 
 
 def rank(findings: Iterable[Finding], symptom: Symptom | None = None) -> list[Finding]:

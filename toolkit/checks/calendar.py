@@ -10,13 +10,16 @@ a flag that stopped being filled), and that is what this module checks.
 
 :func:`clock_columns` finds them in the reference: a column is a function of a part
 of the timestamp (its hour, weekday, weekend, month, quarter, ISO week, day of the
-year, year, or calendar day) when, within each value of that part, one value of the
+month or of the year, year, or calendar day) when, within each value of that part, one value of the
 column holds at least :data:`PURITY` of the rows, and the part explains most of the
 column's variation (so a column that is 99% zeros is no calendar column). Parts that
 never repeat (the day, the year) qualify only columns with few values: flags and
 codes such as a holiday flag, not a weekly price. A column constant in the reference
-follows the clock when, in both windows together, it is a function of a part whose
-new values arrived with it (a year column that turns from 0 to 1 at New Year).
+follows the clock when it first changes in the current window on the row where a part
+of the timestamp constant in the reference turns (a year column that turns from 0 to 1
+at New Year, a month column from 6 to 7 on the first of July), or, without such a
+switch, when both windows together make it a function of a part (a season turning on
+the 21st).
 
 :func:`calendar_agreement` checks the current window: on the values of the part the
 reference saw, the column must take the reference's value; on new values, it must
@@ -72,6 +75,7 @@ CALENDAR_PARTS: dict[str, tuple[Callable[[pd.Series], Any], bool]] = {
     "month": (lambda t: t.dt.month, True),
     "hour": (lambda t: t.dt.hour, True),
     "week": (lambda t: t.dt.isocalendar().week.astype("int64"), True),
+    "day of month": (lambda t: t.dt.day, True),
     "day of year": (lambda t: t.dt.day_of_year, True),
     "year": (lambda t: t.dt.year, False),
     "month of the year": (lambda t: t.dt.year * 12 + t.dt.month - 1, False),
@@ -120,7 +124,10 @@ class ClockColumn:
     rules: tuple[ClockRule, ...]
 
     def describe(self) -> str:
-        return self.rules[0].describe()
+        if len(self.rules) == 1:
+            return self.rules[0].describe()
+        parts = " or ".join(dict.fromkeys(rule.part for rule in self.rules))
+        return f"a function of the {parts} of the timestamp"
 
 
 def wall_times(df: pd.DataFrame, timestamp: str, *, name: str) -> pd.Series:
@@ -205,6 +212,44 @@ def _sample(df: pd.DataFrame) -> pd.DataFrame:
     return df if pos is None else df.iloc[np.sort(pos)]
 
 
+def _switch(ref: pd.Series, parts: dict[str, np.ndarray], ref_end: pd.Timestamp,
+            cur: pd.Series, cur_times: pd.Series) -> ClockColumn | None:
+    """A column constant in the reference that first changes, in the current window,
+    on the very row where a part of the timestamp constant in the reference changes
+    (a month column turning from 6 to 7 at midnight on the first of July): it follows
+    that part, even when a fault breaks the rule later in the window."""
+    constant = str(_codes(ref)[1][0])
+    # The reference's last moment stands first: the switch may fall between windows.
+    order = np.argsort(cur_times.to_numpy(), kind="stable")
+    values = np.r_[[constant], cur.astype("string").to_numpy(dtype=object)[order]]
+    times = pd.concat([pd.Series([ref_end]), cur_times.iloc[order]], ignore_index=True)
+    known = pd.notna(values)
+    changed = np.flatnonzero(known & (values != constant))
+    if not len(changed):
+        return None
+    first = changed[0]
+    rules = []
+    for name, key in parts.items():
+        held = np.unique(key[key >= 0])
+        if len(held) != 1:
+            continue
+        now = _parts(times.iloc[[first - 1, first]], {name})[name]
+        if now[0] != held[0] or now[1] == held[0]:
+            continue  # the part did not turn on this row
+        after = _parts(times.iloc[first:], {name})[name] == now[1]
+        if np.mean(values[first:][after & known[first:]] == constant) > 1 - PURITY:
+            continue  # back to the old value under the new part: a holiday, not a rule
+        offset = None
+        try:
+            if float(constant) - held[0] == float(values[first]) - now[1]:
+                offset = float(constant) - float(held[0])
+        except ValueError:
+            pass
+        mapping = {int(held[0]): constant, int(now[1]): str(values[first])}
+        rules.append(ClockRule(name, mapping, offset, 1.0))
+    return ClockColumn(str(ref.name), tuple(rules)) if rules else None
+
+
 def clock_columns(reference: pd.DataFrame, timestamp: str | None, *,
                   current: pd.DataFrame | None = None,
                   exclude: tuple[str | None, ...] = ()) -> dict[str, ClockColumn]:
@@ -235,7 +280,7 @@ def clock_columns(reference: pd.DataFrame, timestamp: str | None, *,
     if times.notna().sum() < MIN_ROWS:
         return {}
     parts = _parts(times)
-    both = None
+    both, cur_times = None, None
     out: dict[str, ClockColumn] = {}
     for col in reference.columns:
         if col == timestamp or col in exclude or C.kind(reference[col]) == "datetime":
@@ -243,12 +288,18 @@ def clock_columns(reference: pd.DataFrame, timestamp: str | None, *,
         found = _follows(reference[col], parts)
         if found is None and current is not None and col in current.columns \
                 and len(_codes(reference[col])[1]) == 1:
-            if both is None:
-                joined = pd.concat([times, wall_times(current, timestamp, name="current")],
-                                   ignore_index=True)
-                both = _parts(joined)
-            found = _follows(pd.concat([reference[col], current[col]], ignore_index=True)
-                             .rename(col), both)
+            if cur_times is None:
+                cur_times = wall_times(current, timestamp, name="current")
+            # A switch on a calendar boundary first: it names the rule even when a fault
+            # breaks it later. Both windows together only when there is no such switch
+            # (a season that turns on the 21st): they would absorb a fault that is
+            # constant within days, which makes any column a function of the day.
+            found = _switch(reference[col], parts, times.max(), current[col], cur_times)
+            if found is None:
+                if both is None:
+                    both = _parts(pd.concat([times, cur_times], ignore_index=True))
+                found = _follows(pd.concat([reference[col], current[col]], ignore_index=True)
+                                 .rename(col), both)
         if found is not None:
             out[str(col)] = found
     return out
