@@ -14,8 +14,9 @@ Progress (kernel started, each cell done) is reported through ``on_progress`` fr
 nbclient's hooks, which run in the worker thread.
 
 The kernel's own stdout and stderr (ipykernel's log lines such as "KeyboardInterrupt
-caught in kernel" or "Parent appears to have exited") go to ``kernel.log`` in the run
-folder, kept only when not empty; cell outputs go to the notebook as always.
+caught in kernel" or "Parent appears to have exited"), and papermill's and nbclient's
+log lines about it, go to ``kernel.log`` in the run folder, kept only when not empty;
+cell outputs go to the notebook as always.
 """
 
 from __future__ import annotations
@@ -126,10 +127,14 @@ class _KernelProcess:
 
 def _kernel_manager(socket_dir: str, log: Any, process: _KernelProcess) -> type:
     """A kernel manager on local IPC sockets in ``socket_dir`` (no TCP port opens), with
-    the kernel's stdout and stderr sent to ``log`` and its pid handed to ``process``."""
-    from jupyter_client.manager import KernelManager
+    the kernel's stdout and stderr sent to ``log`` and its pid handed to ``process``.
 
-    class StewardKernelManager(KernelManager):
+    Asynchronous, as nbclient's default is: with a blocking client, nbclient waits for a
+    cell's reply in a call that blocks its event loop, and never notices a dead kernel.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class StewardKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: Any) -> None:
             kwargs.setdefault("transport", "ipc")
             super().__init__(**kwargs)
@@ -160,8 +165,8 @@ def execute(nb: Any, *, input_path: Path, run_dir: Path, kernel_name: str, stop:
     execution = Execution(nb, cells_total=len(code))
     process = _KernelProcess()
     log_path = run_dir / "kernel.log"
-    with open(log_path, "ab") as log, tempfile.TemporaryDirectory(prefix="steward-kernel-") as sockets, \
-            _quiet_while(process):
+    with open(log_path, "a", encoding="utf-8") as log, _logging_to(log), \
+            tempfile.TemporaryDirectory(prefix="steward-kernel-") as sockets:
         worker = threading.Thread(
             target=_work, name="steward-kernel", daemon=True,
             args=(execution, input_path, kernel_name,
@@ -182,25 +187,28 @@ def execute(nb: Any, *, input_path: Path, run_dir: Path, kernel_name: str, stop:
 
 
 @contextlib.contextmanager
-def _quiet_while(process: _KernelProcess) -> Iterator[None]:
-    """Drop papermill's and nbclient's log lines about the kernel we are stopping ("Kernel
-    died before replying"): the interruption is reported once, by the caller."""
+def _logging_to(log: Any) -> Iterator[None]:
+    """Send papermill's and nbclient's log lines ("Kernel died while waiting for execute
+    reply") to the kernel's log while it runs: the command reports the run's end once,
+    as one paragraph, and these lines stay for whoever looks into the run folder."""
     import logging
 
     logger = logging.getLogger("papermill")
-
-    def keep(record: logging.LogRecord) -> bool:
-        return not process.stopping
-
-    logger.addFilter(keep)
+    handler = logging.StreamHandler(log)
+    handler.setFormatter(logging.Formatter("[steward %(levelname)s] %(message)s"))
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
     try:
         yield
     finally:
-        logger.removeFilter(keep)
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _work(execution: Execution, input_path: Path, kernel_name: str, manager: type,
           on_progress: Callable[[Execution], None]) -> None:
+    from nbclient.exceptions import DeadKernelError
     from papermill.engines import papermill_engines
     from papermill.exceptions import PapermillExecutionError
     from papermill.execute import raise_for_execution_errors
@@ -223,6 +231,11 @@ def _work(execution: Execution, input_path: Path, kernel_name: str, manager: typ
     except PapermillExecutionError as exc:
         execution.status = "failed"
         execution.error = f"cell {exc.exec_count} raised {exc.ename}: {exc.evalue}"
+    except DeadKernelError:
+        execution.status = "failed"
+        execution.error = (f"the kernel died after {execution.cells_done} of "
+                           f"{execution.cells_total} cells (killed from outside, or out of "
+                           f"memory; kernel.log in the run folder may say more)")
     except OSError as exc:
         execution.status, execution.error = "failed", f"{type(exc).__name__}: {exc}"
         if exc.errno in ENVIRONMENT_ERRNOS:
