@@ -30,8 +30,12 @@ from typing import Any
 
 from toolkit._exceptions import StorageError
 
-__all__ = ["Manifest", "process_state", "reap_runs", "storage_error", "this_process",
-           "write_atomic"]
+__all__ = ["Manifest", "add_banner", "interrupted_note", "package_versions", "process_state",
+           "reap_runs", "storage_error", "this_process", "write_atomic"]
+
+#: Packages whose versions every manifest records.
+PACKAGES = ("mlsteward", "pandas", "numpy", "scikit-learn", "shap", "papermill", "nbconvert",
+            "matplotlib", "pyarrow", "scipy", "lightgbm", "xgboost", "mlflow")
 
 _WHY = {
     errno.ENOSPC: ("the disk holding {folder!r} is full",
@@ -137,6 +141,36 @@ def gone_note(process: Mapping[str, Any]) -> str:
     return (f"The run stopped without finishing: its process (pid {process.get('pid')} on "
             f"{process.get('host')}) is gone, killed (SIGKILL, out of memory, a power cut) "
             f"before it could record its end. Seen at {_now()}.")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of :data:`PACKAGES` (None where one is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def interrupted_note(signame: str, execution: Any) -> str:
+    """Where an interrupted run stopped, for its manifest, its banner and the command line."""
+    where = (f"after {execution.cells_done} of {execution.cells_total} cells"
+             if execution.kernel_started else "while its kernel was starting")
+    return f"The run was stopped by {signame} {where}; the report shows only what ran before."
+
+
+def add_banner(nb: Any, note: str) -> None:
+    """Put a note that the run was interrupted above the notebook's first cell."""
+    import nbformat
+
+    nbformat.v4.upgrade(nb)  # cell ids need 4.5
+    cell = nbformat.v4.new_markdown_cell(f"**Interrupted.** {note}")
+    cell.metadata["tags"] = ["steward-interrupted"]
+    nb.cells.insert(0, cell)
 
 
 class Manifest:

@@ -40,7 +40,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit._exceptions import InputError, ParameterError, RunError, RunInterrupted, StorageError
-from toolkit._run_trace import Manifest, reap_runs, storage_error, write_atomic
+from toolkit._run_trace import (
+    Manifest,
+    add_banner,
+    interrupted_note,
+    package_versions,
+    reap_runs,
+    storage_error,
+    write_atomic,
+)
 from toolkit.findings import Finding
 
 if TYPE_CHECKING:
@@ -62,9 +70,6 @@ __all__ = [
 
 #: Parameters whose values are files (or model URIs) to fingerprint in the manifest.
 FILE_PARAMETERS = ("reference", "current", "model", "previous_model", "data", "config")
-_PACKAGES = ("mlsteward", "pandas", "numpy", "scikit-learn", "shap", "papermill", "nbconvert",
-             "matplotlib", "pyarrow", "scipy", "lightgbm", "xgboost", "mlflow")
-
 
 def _template_dirs() -> list[Path]:
     here = Path(__file__).resolve().parent
@@ -322,7 +327,7 @@ def _begin(path: Path, params: dict[str, Any], run_dir: Path, nb: Any) -> Manife
     try:
         return Manifest.begin(run_dir, {
             "template": str(path), "parameters": params, "inputs": _fingerprints(params),
-            "packages": _versions(), "python": platform.python_version(),
+            "packages": package_versions(), "python": platform.python_version(),
             "platform": platform.platform(), "report": None,
             "progress": {"stage": "starting kernel", "cells_done": 0, "cells_total": cells}})
     except StorageError:
@@ -358,9 +363,9 @@ def _finish(path: Path, run_dir: Path, manifest: Manifest, execution: Execution,
     notebook = run_dir / f"{path.stem}.ipynb"
     status, error = execution.status, execution.error
     if stop.signum is not None:
-        status, error = "interrupted", _interrupted(stop, execution)
+        status, error = "interrupted", interrupted_note(stop.name, execution)
         manifest.update(status=status, error=error)  # first: the rest may be cut short
-        _banner(execution.nb, error)
+        add_banner(execution.nb, error)
     try:
         _write_notebook(execution.nb, notebook)
         findings = _write_findings(execution.nb, run_dir)
@@ -374,7 +379,7 @@ def _finish(path: Path, run_dir: Path, manifest: Manifest, execution: Execution,
                             error=f"{error + ' ' if error else ''}{exc}", finished=_now())
         raise
     if stop.signum is not None and status != "interrupted":  # came while writing the report
-        status, error = "interrupted", _interrupted(stop, execution)
+        status, error = "interrupted", interrupted_note(stop.name, execution)
     manifest.update(status=status, error=error, finished=_now(),
                     report=None if html_path is None else html_path.name,
                     progress={"stage": "ended", "cells_done": execution.cells_done})
@@ -384,23 +389,6 @@ def _finish(path: Path, run_dir: Path, manifest: Manifest, execution: Execution,
             f"{run_dir / 'report.html'}; the manifest ({run_dir / 'manifest.json'}) says "
             f"'interrupted'.", signum=stop.signum or 0, run_dir=run_dir)
     return RunResult(run_dir, status, notebook, html_path, findings, dict(manifest.data), error)
-
-
-def _interrupted(stop: Stop, execution: Execution) -> str:
-    where = (f"after {execution.cells_done} of {execution.cells_total} cells"
-             if execution.kernel_started else "while its kernel was starting")
-    return (f"The run was stopped by {stop.name} {where}; the report shows only what ran "
-            f"before.")
-
-
-def _banner(nb: Any, note: str) -> None:
-    """A note above the notebook's first cell that the run was interrupted."""
-    import nbformat
-
-    nbformat.v4.upgrade(nb)  # cell ids need 4.5
-    cell = nbformat.v4.new_markdown_cell(f"**Interrupted.** {note}")
-    cell.metadata["tags"] = ["steward-interrupted"]
-    nb.cells.insert(0, cell)
 
 
 def _write_notebook(nb: Any, notebook: Path) -> None:
@@ -474,18 +462,6 @@ def _fingerprints(params: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = fingerprint(value)
         else:
             out[key] = {"path": value, "missing": True}
-    return out
-
-
-def _versions() -> dict[str, str | None]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str | None] = {}
-    for name in _PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
     return out
 
 
