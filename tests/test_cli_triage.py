@@ -172,3 +172,25 @@ def test_a_window_too_small_for_intervals_is_bad_input(files, tmp_path):
     args[args.index("--reference") + 1] = str(tmp_path / "one.csv")
     assert_bad_input(steward(*args), "reference window has 1 row", "at least 30",
                      "Widen the window")
+
+
+def test_the_report_renders_this_run_instead_of_a_second_one(files, tmp_path):
+    # triage --report computed everything twice: once for the JSON, once in the
+    # template. The template now loads what the command computed.
+    reports = tmp_path / "reports"
+    out = tmp_path / "report-run.json"
+    args = base(files, "--report", "--reports-dir", str(reports))
+    args[args.index("--json") + 1] = str(out)
+    result = steward(*args)
+    assert result.returncode == 0, result.stderr
+    (run,) = (reports / "investigate").iterdir()
+    manifest = json.loads((run / "manifest.json").read_text())
+    saved = manifest["parameters"]["investigation"]
+    assert saved == str(run / "inputs" / "investigation.pkl")
+    executed = json.loads((run / "investigate.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in executed["cells"] if c["cell_type"] == "code")
+    assert "load_investigation(investigation)" in code
+    ours = json.loads(out.read_text())["findings"]
+    theirs = json.loads((run / "findings.json").read_text())["findings"]
+    assert [(f["check"], f["severity"], f["summary"]) for f in theirs] == \
+        [(f["check"], f["severity"], f["summary"]) for f in ours]

@@ -121,3 +121,30 @@ def test_history_rows_make_windows_as_long_as_the_current_one(windows, tmp_path:
     result = drift.check_windows(ref, cur, timestamp="ts", history=past)
     # 346 days before the current window: eight windows of six weeks, seven pairs.
     assert "history" in result.normal.unit and result.normal.n_pairs == 7
+
+
+def test_an_audit_judges_severities_against_its_history(tmp_path: Path) -> None:
+    from toolkit import audit
+
+    rng = np.random.default_rng(4)
+    t = pd.date_range("2024-01-01", "2024-03-11 23:00", freq="h")
+    df = pd.DataFrame({"ts": t.strftime("%Y-%m-%dT%H:%M:%S"), "x": rng.normal(size=len(t)),
+                       "channel": rng.choice(["web", "app"], len(t))})
+    df.to_csv(tmp_path / "data.csv", index=False)
+    raw = {"name": "t", "data": "data.csv", "timestamp": "ts", "window": "yesterday",
+           "reference": {"trailing": "7d"}, "checks": ["data", "drift"], "history": "56d",
+           "objectives": [{"name": "rows", "measure": "volume.rows", "min": 1}]}
+    cfg = parse_config(raw, base_dir=tmp_path)
+    window = cfg.window_at("2024-03-12T02:00")
+    history = audit.load_history(cfg, window)
+    assert history is not None and len(history) == 56 * 24
+    assert pd.to_datetime(history["ts"]).max() < pd.Timestamp("2024-03-04")
+    reference, current = audit.load_windows(cfg, window)
+    ctx = AuditContext(cfg, window, reference, current, history=history)
+    ctx.findings()
+    # Eight weeks of history and a week of reference before a one-day window.
+    assert ctx.normal().unit.startswith("consecutive 1 days windows of the history")
+    assert ctx.normal().n_pairs == 12
+    assert audit.evaluate_config(cfg, now="2024-03-12T02:00").status == "passed"
+    with pytest.raises(Exception, match="history"):
+        parse_config({**raw, "history": "soon"}, base_dir=tmp_path)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from toolkit._audit_config import AuditConfig
 
-__all__ = ["AuditContext", "load_windows"]
+__all__ = ["AuditContext", "load_history", "load_windows"]
 
 
 def _read_all(files: list[str], *, name: str) -> pd.DataFrame:
@@ -154,6 +154,16 @@ def load_windows(config: AuditConfig, window: Window) -> tuple[pd.DataFrame, pd.
     return reference, current
 
 
+def load_history(config: AuditConfig, window: Window) -> pd.DataFrame | None:
+    """The older rows of the data files that severities are judged against (the
+    config's ``history:`` span before the reference), or None without one."""
+    span = config.history_window(window)
+    if span is None:
+        return None
+    data, times = _read_span(config.data_files(), config.timestamp, span, name="audit history")
+    return data.loc[_in(times, span)].reset_index(drop=True)
+
+
 def _require_named_columns(config: AuditConfig, columns: list[Any]) -> None:
     """A column the config names that no data file holds, but one nearly spelt so does,
     is a typo in the config.
@@ -216,8 +226,10 @@ class AuditContext:
     """Everything measures are computed from, with lazily computed parts cached."""
 
     def __init__(self, config: AuditConfig, window: Window, reference: pd.DataFrame,
-                 current: pd.DataFrame, *, model: Any = None) -> None:
+                 current: pd.DataFrame, *, model: Any = None,
+                 history: pd.DataFrame | None = None) -> None:
         self.config = config
+        self.history = history
         self.window = window
         self.reference = reference
         self.current = current
@@ -272,14 +284,20 @@ class AuditContext:
                 features=features, random_state=cfg.random_state).find_clock()
         return self._stage
 
+    def normal(self) -> Any:
+        """What normal pairs of windows produce (:func:`toolkit.pipeline.baseline`), from
+        the history when the config has one, else from slices of the reference."""
+        if self._normal is None:
+            from toolkit import pipeline
+
+            self._normal = pipeline.baseline(self.stage(), history=self.history)
+        return self._normal
+
     def judged(self, findings: list[Finding]) -> list[Finding]:
         """Findings judged by the one policy: clock columns, normal pairs, consequences."""
         from toolkit import pipeline, policy
 
-        ctx = self.stage()
-        if self._normal is None:
-            self._normal = pipeline.baseline(ctx)
-        return policy.rank(pipeline.judge(findings, ctx, self._normal))
+        return policy.rank(pipeline.judge(findings, self.stage(), self.normal()))
 
     def scores(self, side: str) -> pd.Series:
         """Predictions of one side: the logged column, else the model's scores."""

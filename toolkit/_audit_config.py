@@ -28,7 +28,7 @@ CHECKS: tuple[str, ...] = ("data", "drift", "attribution")
 SEVERITIES: tuple[str, ...] = ("info", "warning", "critical")
 _TOP_KEYS = (
     "name", "description", "data", "timestamp", "window", "reference", "model",
-    "prediction", "target", "checks", "objectives", "random_state",
+    "prediction", "target", "checks", "objectives", "random_state", "history",
 )
 _REFERENCE_KEYS = ("path", "trailing")
 _OBJECTIVE_KEYS = ("name", "measure", "min", "max", "severity", "required", "description")
@@ -97,6 +97,7 @@ class AuditConfig:
     description: str = ""
     source: str = ""
     sha256: str = ""
+    history_trailing: _dt.timedelta | None = None
 
     def window_at(self, now: _dt.datetime | str | None = None) -> Window:
         """The window to audit when the audit runs at ``now`` (default: the UTC clock)."""
@@ -107,6 +108,16 @@ class AuditConfig:
         if self.reference_trailing is None:
             return None
         return Window(window.start - self.reference_trailing, window.start)
+
+    def history_window(self, window: Window) -> Window | None:
+        """The rows of the past that severities are judged against (``history:``): the
+        trailing span before the reference window (before the audit window when the
+        reference is a fixed file), if configured."""
+        if self.history_trailing is None:
+            return None
+        ref = self.reference_window(window)
+        end = ref.start if ref is not None else window.start
+        return Window(end - self.history_trailing, end)
 
     def data_files(self) -> list[str]:
         """The files the data patterns match now (sorted, deduplicated)."""
@@ -186,7 +197,8 @@ def parse_config(
         prediction=_optional_str(cfg, "prediction"), target=_optional_str(cfg, "target"),
         checks=checks, objectives=objectives, random_state=_int(cfg.get("random_state", 0),
         "random_state"), description=_optional_str(cfg, "description") or "", source=source,
-        sha256=sha256,
+        sha256=sha256, history_trailing=(parse_duration(cfg["history"], "history")
+                                         if cfg.get("history") is not None else None),
     )
     for i, obj in enumerate(objectives):
         check_objective(obj, config, key=f"objectives[{i}]")

@@ -22,12 +22,13 @@ import datetime as _dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from toolkit._audit_checks import AuditContext, load_windows
+from toolkit import policy
+from toolkit._audit_checks import AuditContext, load_history, load_windows
 from toolkit._audit_config import AuditConfig, Objective, Window, load_config
 from toolkit._audit_history import History, history_path
 from toolkit._audit_measures import KEY_MEASURES, MEASURES, find_measure, measure_value
 from toolkit._audit_run import EXIT_CODES, AuditRun, run_audit
-from toolkit.findings import Finding, rank_findings
+from toolkit.findings import Finding
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,6 +48,7 @@ __all__ = [
     "evaluate_config",
     "history_path",
     "load_config",
+    "load_history",
     "load_windows",
     "measure_table",
     "run_audit",
@@ -126,7 +128,8 @@ class AuditResult:
 
 
 def evaluate(config: AuditConfig, reference: pd.DataFrame, current: pd.DataFrame, *,
-             window: Window, model: Any = None) -> AuditResult:
+             window: Window, model: Any = None, history: pd.DataFrame | None = None
+             ) -> AuditResult:
     """Compute the measures and judge the objectives on two frames.
 
     Parameters
@@ -138,12 +141,15 @@ def evaluate(config: AuditConfig, reference: pd.DataFrame, current: pd.DataFrame
         The audited window, recorded with the results.
     model : estimator, optional
         A loaded model; by default the config's model is loaded when a measure needs it.
+    history : DataFrame, optional
+        Older rows of the same data (see :func:`load_history`): severities are judged
+        against pairs of its windows; without it, against slices of the reference.
 
     Returns
     -------
     AuditResult
     """
-    ctx = AuditContext(config, window, reference, current, model=model)
+    ctx = AuditContext(config, window, reference, current, model=model, history=history)
     names = list(dict.fromkeys(o.measure for o in config.objectives))
     names += [m for m in KEY_MEASURES if m not in names and _applies(m, config)]
     values: dict[str, float | None] = {}
@@ -155,16 +161,9 @@ def evaluate(config: AuditConfig, reference: pd.DataFrame, current: pd.DataFrame
     results = [_judge(o, values[o.measure], unavailable.get(o.measure))
                for o in config.objectives]
     findings = ctx.findings() + [_finding(r, window) for r in results if r.breached]
-    return AuditResult(config, window, results, values, unavailable,
-                       rank_findings(findings, key=_cause_first),
+    # The one ranking: what the checks found (causes) before the objective breaches.
+    return AuditResult(config, window, results, values, unavailable, policy.rank(findings),
                        {"reference": len(reference), "current": len(current)})
-
-
-def _cause_first(finding: Finding) -> tuple[int, bool, float, float]:
-    """Severity first; within a severity, what the checks found (causes) before the
-    objective breaches (symptoms), then the usual order."""
-    return (finding.severity_level, finding.check != "audit.objective",
-            finding.explained or 0.0, finding.score)
 
 
 def _applies(name: str, config: AuditConfig) -> bool:
@@ -179,7 +178,8 @@ def evaluate_config(config: AuditConfig, *, now: _dt.datetime | str | None = Non
     """Read the data of ``config`` and evaluate the window that is due at ``now``."""
     window = config.window_at(now)
     reference, current = load_windows(config, window)
-    return evaluate(config, reference, current, window=window)
+    return evaluate(config, reference, current, window=window,
+                    history=load_history(config, window))
 
 
 def summary_text(result: AuditResult) -> str:

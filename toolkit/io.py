@@ -27,9 +27,11 @@ __all__ = [
     "ModelInfo",
     "fingerprint",
     "load_model",
+    "load_result",
     "parse_times",
     "read_table",
     "row_count",
+    "save_result",
 ]
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq", ".csv.gz", ".tsv")
@@ -285,6 +287,39 @@ class ModelInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "kind": self.kind, "sha256": self.sha256}
+
+
+def save_result(result: Any, path: str | os.PathLike[str]) -> Path:
+    """Save what a command computed (an investigation, a version comparison) for its
+    report to render, instead of computing it again. A pickle: see :func:`load_result`."""
+    import pickle
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as fh:
+        pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    return out
+
+
+def load_result(path: str | os.PathLike[str], *, kind: type, name: str) -> Any:
+    """Read a result written by :func:`save_result`, checking that it is a ``kind``.
+
+    Loading a pickle runs code: pass only a file Steward wrote for you (``steward
+    triage --report`` and ``steward compare --report`` write one into their run
+    folder's ``inputs``), never one you were sent.
+    """
+    import pickle
+
+    try:
+        with Path(path).open("rb") as fh:
+            result = pickle.load(fh)  # our own file: see the docstring
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
+        raise InputError(f"Cannot read the saved {name} {str(path)!r}: {exc}. Leave the "
+                         f"{name} parameter empty to compute it from the files again.") from exc
+    if not isinstance(result, kind):
+        raise InputError(f"The file {str(path)!r} holds a {type(result).__name__}, not a "
+                         f"saved {name}. Leave the {name} parameter empty.")
+    return result
 
 
 def is_model_uri(text: str) -> bool:

@@ -120,16 +120,17 @@ def _cap(df: pd.DataFrame, random_state: int) -> pd.DataFrame:
     return df.iloc[np.sort(rng.choice(len(df), MAX_ROWS, replace=False))]
 
 
-def _consecutive(windows: list[pd.DataFrame], random_state: int
+def _consecutive(windows: list[pd.DataFrame], random_state: int, least: int
                  ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     windows = [_cap(w, random_state) for w in windows]
     return [(a, b) for a, b in itertools.pairwise(windows)
-            if len(a) >= MIN_ROWS and len(b) >= MIN_ROWS]
+            if len(a) >= least and len(b) >= least]
 
 
 def _by_length(pool: pd.DataFrame, times: pd.Series, length: pd.Timedelta,
-               random_state: int) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
-    """Consecutive windows of ``length`` ending at the pool's end, most recent first."""
+               random_state: int, least: int) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Consecutive windows of ``length`` ending at the pool's end, each with at least
+    ``least`` rows, the most recent :data:`MAX_PAIRS` pairs."""
     end = times.max()
     edges = [end - length * k for k in range(MAX_PAIRS + 2)]
     windows = []
@@ -143,7 +144,7 @@ def _by_length(pool: pd.DataFrame, times: pd.Series, length: pd.Timedelta,
     # unequal windows is no like-for-like pair.
     typical = float(np.median([len(w) for w in windows])) if windows else 0.0
     windows = [w for w in windows if len(w) >= typical / 2]
-    return _consecutive(windows, random_state)[-MAX_PAIRS:]
+    return _consecutive(windows, random_state, least)[-MAX_PAIRS:]
 
 
 def _every_pair(windows: list[pd.DataFrame], random_state: int
@@ -218,7 +219,9 @@ def _normal_pairs(reference: pd.DataFrame, timestamp: str | None,
             if span > pd.Timedelta(0):
                 order = np.argsort(times[before].to_numpy(), kind="stable")
                 kept, kept_times = pool[before].iloc[order], times[before].iloc[order]
-                pairs = _by_length(kept, kept_times, span, random_state)
+                # Like with like: a window as small as the current one is as noisy.
+                least = max(10, min(MIN_ROWS, len(cur_times) // 2))
+                pairs = _by_length(kept, kept_times, span, random_state, least)
                 if len(pairs) >= MIN_PAIRS:
                     return NormalPairs(pairs, f"consecutive {_days(span)} windows of the "
                                               f"history and reference")

@@ -206,8 +206,8 @@ def priority(f: Finding, symptom: Symptom | None) -> float:
 
 
 #: Checks that report effects (the population moved, the model's attributions or
-#: quality moved) rather than a fault that would cause them.
-_EFFECT_CHECKS = ("drift.", "attribution.", "quality.")
+#: quality moved, an audit objective breached) rather than a fault that would cause them.
+_EFFECT_CHECKS = ("drift.", "attribution.", "quality.", "audit.objective")
 
 
 def is_cause(f: Finding) -> bool:

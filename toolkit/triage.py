@@ -13,8 +13,10 @@ logged scores) stands in for re-scoring, and the report says so.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolkit import pipeline, policy
@@ -33,7 +35,8 @@ from toolkit.pipeline import STAGE_ORDER
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Investigation", "Symptom", "Verdict", "investigate"]
+__all__ = ["Investigation", "Symptom", "Verdict", "investigate", "load_investigation",
+           "save_investigation"]
 
 #: Who usually owns a layer, when no column owner is configured.
 LAYER_OWNERS = {
@@ -482,6 +485,22 @@ def _check_history(history: pd.DataFrame, reference: pd.DataFrame) -> None:
             f"The history file lacks {len(missing)} of the reference's columns "
             f"({', '.join(map(repr, missing[:5]))}). Pass older rows of the same table, "
             f"with the same columns, or leave --history out.")
+
+
+def save_investigation(inv: Investigation, path: str | os.PathLike[str]) -> Path:
+    """Write an investigation for a report to render (see :func:`toolkit.io.save_result`)."""
+    from toolkit.io import save_result
+
+    return save_result(inv, path)
+
+
+def load_investigation(path: str | os.PathLike[str]) -> Investigation:
+    """Read an investigation written by :func:`save_investigation`. A pickle: pass only
+    a file Steward wrote for you (:func:`toolkit.io.load_result`)."""
+    from toolkit.io import load_result
+
+    inv: Investigation = load_result(path, kind=Investigation, name="investigation")
+    return inv
 
 
 def read_owners(path: str) -> dict[str, str]:

@@ -181,6 +181,15 @@ def _numeric_offset(series: pd.Series, part: np.ndarray) -> float | None:
     return offset
 
 
+def _came_round(key: np.ndarray, day: np.ndarray) -> bool:
+    """Whether the part's values each came on two or more days (typically)."""
+    ok = (key >= 0) & (day >= 0)
+    if not ok.any():
+        return False
+    days = pd.DataFrame({"k": key[ok], "d": day[ok]}).drop_duplicates()
+    return bool(days.groupby("k").size().median() >= 2)
+
+
 def _follows(series: pd.Series, parts: dict[str, np.ndarray]) -> ClockColumn | None:
     codes, uniques = _codes(series)
     present = codes >= 0
@@ -190,19 +199,23 @@ def _follows(series: pd.Series, parts: dict[str, np.ndarray]) -> ClockColumn | N
     rules: list[ClockRule] = []
     fewest = None
     for name, key in sorted(parts.items(), key=lambda kv: len(np.unique(kv[1]))):
-        repeats = CALENDAR_PARTS[name][1]
+        # A part that repeats but came round once in the reference (the day of the
+        # month in a month's window) is no more than the day: it predicts nothing.
+        repeats = CALENDAR_PARTS[name][1] and _came_round(key, parts["day"])
         groups = len(np.unique(key[present & (key >= 0)]))
         if groups < 2 or groups > present.sum() / 2:  # one row a group proves nothing
             continue
         if fewest is not None and groups > fewest:
             break  # the coarsest rules only: any function of a month is one of the day
-        if not repeats and len(uniques) > FEW_VALUES:
-            continue
         purity, keys, values = _purity(key, codes)
         if purity < PURITY or (purity - commonest) < EXPLAINED * (1 - commonest):
             continue
-        mapping = {int(k): str(uniques[v]) for k, v in zip(keys, values)}
-        rules.append(ClockRule(name, mapping, _numeric_offset(series, key), round(purity, 6)))
+        offset = _numeric_offset(series, key)
+        if not repeats and offset is None and len(uniques) > FEW_VALUES:
+            continue  # a daily measurement, not a calendar code
+        mapping = {int(k): str(uniques[v]) for k, v in zip(keys, values)} \
+            if repeats or offset is not None else {}
+        rules.append(ClockRule(name, mapping, offset, round(purity, 6)))
         fewest = groups
     return ClockColumn(str(series.name), tuple(rules)) if rules else None
 
@@ -306,13 +319,14 @@ def clock_columns(reference: pd.DataFrame, timestamp: str | None, *,
 
 
 def _expected(clock: ClockRule, part: np.ndarray, values: pd.Series
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Rows that break the rule, and rows the rule could judge."""
+              ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Rows that break the rule, rows the rule could judge, and the share of rows it
+    predicts (by its offset, or by its mapping on values of the part it has seen)."""
     text = values.astype("string")
     if clock.offset is not None:
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
         judged = (part >= 0) & values.notna().to_numpy()
-        return judged & (numbers != part + clock.offset), judged
+        return judged & (numbers != part + clock.offset), judged, float(judged.mean())
     known = pd.Series(part).map(clock.mapping).astype("string")
     seen = known.notna().to_numpy() & values.notna().to_numpy()
     wrong = seen & (known.fillna("").to_numpy(dtype=object)
@@ -324,7 +338,7 @@ def _expected(clock: ClockRule, part: np.ndarray, values: pd.Series
         frame = pd.DataFrame({"k": part[new], "c": codes})
         mode = frame.groupby("k")["c"].agg(lambda s: s.value_counts().index[0])
         wrong[np.flatnonzero(new)] = codes != frame["k"].map(mode).to_numpy()
-    return wrong, seen | new
+    return wrong, seen | new, float(seen.mean()) if len(seen) else 0.0
 
 
 def calendar_agreement(reference: pd.DataFrame, current: pd.DataFrame, *, timestamp: str,
@@ -357,10 +371,13 @@ def calendar_agreement(reference: pd.DataFrame, current: pd.DataFrame, *, timest
         if col not in current.columns:
             continue
         # The rule the current window fits best: the others may be coincidences of a
-        # short reference.
+        # short reference. Rules that predict the rows come first: one that only asks
+        # for one value a day fits any fault that is constant within days.
         tried = [(rule, *_expected(rule, parts[rule.part], current[col]))
                  for rule in follows.rules]
-        rule, wrong, judged = min(tried, key=lambda t: t[1].sum() / max(t[2].sum(), 1))
+        best = max(t[3] for t in tried)
+        tried = [t for t in tried if t[3] >= min(best, 0.5)]
+        rule, wrong, judged, _ = min(tried, key=lambda t: t[1].sum() / max(t[2].sum(), 1))
         found = _finding(col, rule, current, times, wrong, judged)
         if found is not None:
             findings.append(found)

@@ -56,16 +56,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"findings: {out} ({len(result.findings)} findings)")
     if args.report:
         from toolkit.commands.run import print_run
-        from toolkit.runner import raise_for_status, run_template
+        from toolkit.io import save_result
+        from toolkit.runner import new_run_dir, raise_for_status, run_template
 
         params = {"current": args.data, "model": args.model_b, "previous_model": args.model_a}
         if args.target:
             params["target"] = args.target
         if args.threshold is not None:
             params["threshold"] = args.threshold
-        report = run_template(
-            "version_comparison", params, reports_dir=args.reports_dir, show_inputs=args.show_inputs
-        )
+        # The report shows what this run computed; it does not compare again.
+        run_dir = new_run_dir(args.reports_dir, "version_comparison")
+        params["comparison"] = str(save_result(result, run_dir / "inputs" / "comparison.pkl"))
+        report = run_template("version_comparison", params, run_dir=run_dir,
+                              show_inputs=args.show_inputs)
         print_run(report)
         raise_for_status(report)
     return 0

@@ -60,13 +60,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"steward: warning: {f.summary}", file=sys.stderr)
     print(f"findings: {out} ({len(inv.findings)} findings)")
     if args.report:
-        from toolkit.runner import raise_for_status, run_template
+        from toolkit.runner import new_run_dir, raise_for_status, run_template
 
         params = {k: v for k, v in dict(options, reference=args.reference, current=args.current,
                                          model=args.model, previous_model=args.previous_model,
                                          owners=args.owners, history=args.history).items() if v}
         params["random_state"] = args.random_state
-        result = run_template("investigate", params, reports_dir=args.reports_dir,
+        # The report shows what this run computed; it does not compute it again.
+        run_dir = new_run_dir(args.reports_dir, "investigate")
+        params["investigation"] = str(triage.save_investigation(
+            inv, run_dir / "inputs" / "investigation.pkl"))
+        result = run_template("investigate", params, run_dir=run_dir,
                               show_inputs=args.show_inputs)
         print_run(result)
         raise_for_status(result)
