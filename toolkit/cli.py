@@ -30,12 +30,12 @@ from toolkit._exceptions import RunError, RunInterrupted, StewardError, StorageE
 EXIT_CODES: dict[int, str] = {
     0: "done (an audit: every objective met)",
     1: "a run failed, or an audit objective was breached",
-    2: "bad input: a file, column, option or config to fix (nothing ran, or the run folder says why)",
-    3: "the environment failed: a full disk, a read-only, missing or unwritable folder, "
-       "an audit history that is locked or damaged",
-    130: "interrupted by SIGINT (Ctrl-C); the run folder keeps the partial report",
-    143: "interrupted by SIGTERM (a scheduler's timeout); the run folder keeps the partial report",
+    2: "bad input: a file, column, option or config to fix",
+    3: "the environment: a full disk, a read-only or missing folder, a locked or damaged history",
+    130: "interrupted by SIGINT (Ctrl-C): the run folder keeps the partial report",
+    143: "interrupted by SIGTERM (a scheduler's timeout): as 130",
 }
+_EPILOG = "exit codes:\n" + "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
 #: OSErrors that are the environment's doing wherever they come from.
 _ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
@@ -72,14 +72,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="steward",
         description="Steward: from a vague complaint about a model to a root cause.",
-        epilog="exit codes: " + "; ".join(f"{code} {text}" for code, text in EXIT_CODES.items()),
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from toolkit import __version__
 
     parser.add_argument("--version", action="version", version=f"steward {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in _available():
-        p = sub.add_parser(name, help=HELPS.get(name, ""), description=HELPS.get(name))
+        p = sub.add_parser(name, help=HELPS.get(name, ""), description=HELPS.get(name),
+                           epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
         if name == command:
             importlib.import_module(COMMANDS[name]).add_arguments(p)
     return parser
