@@ -165,7 +165,7 @@ def execute(nb: Any, *, input_path: Path, run_dir: Path, kernel_name: str, stop:
     execution = Execution(nb, cells_total=len(code))
     process = _KernelProcess()
     log_path = run_dir / "kernel.log"
-    with open(log_path, "a", encoding="utf-8") as log, _logging_to(log), \
+    with open(log_path, "a", encoding="utf-8") as log, _logging_to(log, process), \
             tempfile.TemporaryDirectory(prefix="steward-kernel-") as sockets:
         worker = threading.Thread(
             target=_work, name="steward-kernel", daemon=True,
@@ -187,14 +187,16 @@ def execute(nb: Any, *, input_path: Path, run_dir: Path, kernel_name: str, stop:
 
 
 @contextlib.contextmanager
-def _logging_to(log: Any) -> Iterator[None]:
+def _logging_to(log: Any, process: _KernelProcess) -> Iterator[None]:
     """Send papermill's and nbclient's log lines ("Kernel died while waiting for execute
     reply") to the kernel's log while it runs: the command reports the run's end once,
-    as one paragraph, and these lines stay for whoever looks into the run folder."""
+    as one paragraph, and these lines stay for whoever looks into the run folder. Once
+    we stop the kernel ourselves, its death is no news and is not logged."""
     import logging
 
     logger = logging.getLogger("papermill")
     handler = logging.StreamHandler(log)
+    handler.addFilter(lambda record: not process.stopping)
     handler.setFormatter(logging.Formatter("[steward %(levelname)s] %(message)s"))
     propagate = logger.propagate
     logger.addHandler(handler)
