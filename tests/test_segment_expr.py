@@ -146,6 +146,9 @@ def test_unknown_column_suggests_the_closest(df):
     ("amount != None", [1, 0, 1, 1, 1]),
     ("n >= 3", [0, 0, 1, 1, 1]),
     ("n == '3'", [0, 0, 1, 0, 0]),  # a numeric text literal against a number column
+    ("amount == '<script>'", [0, 0, 0, 0, 0]),  # text that is no number equals no row
+    ("amount != 'x'", [1, 0, 1, 1, 1]),
+    ("amount in ['x', 4]", [0, 0, 0, 1, 0]),
     ("`device type` == 'tablet'", [1, 0, 1, 0, 0]),
     ("grade in ['a', 'c']", [1, 0, 1, 0, 1]),
     ("grade not in ('a',)", [0, 1, 0, 0, 1]),

@@ -719,7 +719,7 @@ class _Evaluator:
             return self.compare(s, op, other, f"{left} {op} {right}") & _present(other)
         if right.kind == "none":
             return ~_present(s) if op == "==" else _present(s)
-        values, value = self.coerce(s, left.name, right)
+        values, value = self.coerce(s, left.name, right, ordering=op not in ("==", "!="))
         return self.compare(values, op, value, f"{left} {op} {right}")
 
     def member(self, node: Member) -> np.ndarray:
@@ -744,8 +744,11 @@ class _Evaluator:
                             "Compare text columns with quoted text and number columns with "
                             "numbers.") from None
 
-    def coerce(self, s: pd.Series, name: str, literal: Literal) -> tuple[Any, Any]:
-        """The column's values and the literal, as one kind (the column's)."""
+    def coerce(self, s: pd.Series, name: str, literal: Literal, *, ordering: bool = False
+               ) -> tuple[Any, Any]:
+        """The column's values and the literal, as one kind (the column's). Text that is
+        no number equals no value of a number column (as in pandas); ordering by it is
+        an error."""
         import pandas as pd
 
         if isinstance(s.dtype, pd.CategoricalDtype):
@@ -763,6 +766,8 @@ class _Evaluator:
             if literal.kind in ("int", "float"):
                 return s, value
             number = _number(value) if literal.kind == "str" else None
+            if number is None and literal.kind == "str" and not ordering:
+                return s.astype(object), value  # equal to no row, unequal to every present one
             if number is None:
                 raise self.fail(f"the column {name!r} holds numbers and {literal} is not one",
                                 f"Compare it with a number, such as {col} > 10.")
