@@ -11,6 +11,11 @@ point on time-ordered bucket medians, refined row by row), and one segment only 
 value of a low-cardinality column). Evidence carries ``column``, ``factor``,
 ``since``, ``share_affected`` and ``segment`` so triage can divide the affected
 values by ``factor`` and measure what is left of the symptom.
+
+A sign flip (a factor of -1, which ``log |x|`` cannot see) is the family's other
+check, :func:`sign_flips`: the runner hands this family alone the time column and the
+segment columns a flip is located with, so it lives here, and the module runs past
+the house limit of about 500 lines.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from toolkit._profile_bins import quantiles_sorted
 from toolkit.checks import _common as C
 from toolkit.findings import Finding
 
-__all__ = ["KNOWN_FACTORS", "match_factor", "robust_ratio", "unit_changes"]
+__all__ = ["KNOWN_FACTORS", "match_factor", "robust_ratio", "sign_flips", "unit_changes"]
 
 #: Typical conversion factors (current / reference); their inverses are added below.
 _BASE_FACTORS: tuple[tuple[float, str], ...] = (
@@ -300,7 +305,8 @@ def unit_changes(
     Returns
     -------
     list of Finding
-        ``scale.unit_change`` findings (layer ``pipeline``), at most one a column.
+        ``scale.unit_change`` findings (layer ``pipeline``), at most one a column, then
+        ``scale.sign_flip`` findings (:func:`sign_flips`) on the other columns.
 
     Examples
     --------
@@ -327,7 +333,11 @@ def unit_changes(
         f = _check_column(reference, current, col, prep)
         if f is not None:
             findings.append(f)
-    return findings
+    rescaled = {f.evidence["column"] for f in findings}
+    return findings + sign_flips(reference, current,
+                                 columns=[c for c in columns if c not in rescaled],
+                                 timestamp=timestamp, segment_columns=segment_columns,
+                                 random_state=random_state)
 
 
 def _check_column(reference, current, col, prep: _Prepared) -> Finding | None:
@@ -609,4 +619,207 @@ def _finding(col, r: Ratio, verdict, *, since, share, segment, extra=None,
         evidence=evidence,
         next_step=f"Ask the owner of the upstream feed whether the unit of {col} changed"
         f"{where}; to test the hypothesis, {undo} and re-score.",
+    )
+
+
+# --- sign flips: a factor of -1, which log |x| cannot see --------------------------------
+
+#: Bins of |x| (reference quantiles) on which each row's flip score is read.
+_FLIP_BINS = 16
+#: Smallest gain in fit (KS distance) from mirroring worth reporting, whatever the rows.
+PRACTICAL_FLIP = 0.05
+#: Gain from which a flip is critical (when it touches at least 5% of the rows).
+CRITICAL_FLIP = 0.2
+
+
+def sign_flips(reference: pd.DataFrame, current: pd.DataFrame, *, columns: list[str],
+               timestamp: str | None = None, segment_columns: list[str] | None = None,
+               random_state: int = 0) -> list[Finding]:
+    """Numeric columns whose sign flipped (x -> -x) from a date on or in one segment.
+
+    Each row gets a flip score: the log-ratio of the reference's frequency of ``-x``
+    to that of ``x`` (reference bins of ``|x|``, one for each sign). The rows whose
+    score favours the mirror are located in time and in a segment
+    (:func:`toolkit.checks._common.locate`), then the rows in that scope are judged on
+    seeded samples by two-sample KS distances, each margin the KS critical value
+    (Bonferroni over the columns). The mirrored reference (``-x``) must fit them
+    better than the reference itself, by that margin and by :data:`PRACTICAL_FLIP`;
+    better than the reference moved and stretched to their median and interquartile
+    range (drift of location and spread cannot mirror a skewed shape, a flip does);
+    the other current rows (the control) must fit the reference better than its
+    mirror; and each half of the scope in time must be closer to the mirror (a step,
+    not a trend). A flip needs a control: one of the whole window is not told from
+    drift. A column symmetric around 0 in the reference is never judged (a flip would
+    not show), nor is one whose shape a shift mirrors (a symmetric bump moved across 0).
+
+    Returns
+    -------
+    list of Finding
+        ``scale.sign_flip`` (layer ``pipeline``), evidence ``column``, ``since``,
+        ``segment``, ``share_affected``, the KS distances and the noise level.
+    """
+    c_alpha = math.sqrt(-math.log(0.05 / max(1, len(columns)) / 2) / 2)
+    ref_pos = C.sample_positions(len(reference), SCALE_SAMPLE, random_state=random_state)
+    cur_pos = C.sample_positions(len(current), SCALE_SAMPLE, random_state=random_state + 1)
+    out = []
+    for col in columns:
+        r = _values(reference, col, ref_pos)
+        r = np.sort(r[np.isfinite(r)])
+        table = _flip_table(r)
+        if table is None or _ks(r, -r[::-1]) <= 2 * c_alpha * math.sqrt(2 / len(r)):
+            continue  # too few values, or symmetric around 0: a flip would not show
+        f = _flip_column(reference, current, col, r, table, cur_pos, c_alpha,
+                         timestamp=timestamp, segment_columns=segment_columns)
+        if f is not None:
+            out.append(f)
+    return out
+
+
+def _flip_table(r: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(quantiles of |x| bounding the bins, log p(-bin) - log p(+bin) for each bin)."""
+    a = np.abs(r)
+    nonzero = a[a > 0]
+    if len(nonzero) < 8 * MIN_VALUES or len(np.unique(nonzero[:: max(1, len(a) // 2000)])) < 10:
+        return None  # few values or few levels: codes and counts, not signed quantities
+    q = np.unique(np.quantile(nonzero, np.linspace(0, 1, _FLIP_BINS + 1)[1:-1]))
+    k = np.searchsorted(q, a)
+    pos = np.bincount(k[r > 0], minlength=len(q) + 1) + 0.5
+    neg = np.bincount(k[r < 0], minlength=len(q) + 1) + 0.5
+    return q, np.log(neg) - np.log(pos)
+
+
+def _flip_scores(values: np.ndarray, table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Per row: how much better the mirrored reference explains it (NaN stays NaN)."""
+    q, llr = table
+    with np.errstate(invalid="ignore"):
+        k = np.searchsorted(q, np.abs(values))
+        return np.sign(values) * llr[np.minimum(k, len(llr) - 1)]
+
+
+def _ks(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sample Kolmogorov-Smirnov distance of two sorted samples (ties handled)."""
+    if not len(a) or not len(b):
+        return 0.0
+    grid = np.concatenate([a, b])
+    fa = np.searchsorted(a, grid, side="right") / len(a)
+    fb = np.searchsorted(b, grid, side="right") / len(b)
+    return float(np.max(np.abs(fa - fb)))
+
+
+def _flip_column(reference, current, col, r, table, cur_pos, c_alpha, *, timestamp,
+                 segment_columns) -> Finding | None:
+    cur_vals = _values(current, col, cur_pos)
+    ref_all = _values(reference, col, None)
+    z_ref = _flip_scores(ref_all, table) > 0
+    base = float(np.count_nonzero(z_ref)) / max(1, int(np.count_nonzero(np.isfinite(ref_all))))
+    cz = _flip_scores(cur_vals, table)
+    n_ok = int(np.count_nonzero(np.isfinite(cz)))
+    if n_ok < 8 * MIN_VALUES or C.wilson_interval(float(np.sum(cz > 0)), n_ok)[0] <= base:
+        return None  # no more mirrored-looking rows than the reference has: a cheap screen
+    order = C.time_order(current, timestamp, name="current")
+    segs = segment_columns
+    if segs is None:
+        segs = C.segment_columns_of(current, exclude=[timestamp])
+    segs = [s for s in segs if s != col and s in reference.columns]
+    values = _values(current, col, None)
+    mask = _flip_scores(values, table) > 0
+    where = C.locate(mask, current, segs, order, base=base, reference=(z_ref, reference))
+    scope = _flip_scope(current, values, where, order)
+    if scope is None:
+        return None
+    s_all, k_all = scope
+    pick = np.ones(len(current), bool)
+    if cur_pos is not None:
+        pick[:] = False
+        pick[cur_pos] = True
+    judged = _flip_judged(r, values, s_all & pick, k_all & pick, c_alpha, order)
+    if judged is None:
+        return None
+    return _flip_finding(col, {**where, "reference_rate": base}, judged, float(np.mean(s_all)))
+
+
+def _flip_scope(current, values, where, order) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows in the located scope, the other rows: the control), finite values only."""
+    if where["since"] is None and where["segment"] is None:
+        return None  # the whole window: no control to tell a flip from drift
+    scope = np.isfinite(values)
+    if where["since"] is not None and order is not None:
+        rows, times = order
+        after = np.zeros(len(values), bool)
+        after[rows[np.searchsorted(times, np.datetime64(pd.Timestamp(where["since"])))
+                   :]] = True
+        scope &= after
+    if where["segment"] is not None:
+        from toolkit.segment_expr import segment_mask
+
+        scope &= np.asarray(segment_mask(current, where["segment"]), dtype=bool)
+    control = np.isfinite(values) & ~scope
+    return scope, control
+
+
+def _flip_judged(r, values, scope, control, c_alpha, order) -> dict[str, Any] | None:
+    """KS distances of the scope and the control to the reference and its mirror, or
+    None when the mirror does not explain the scope beyond noise (see sign_flips)."""
+    mirror = -r[::-1]
+    s, k = np.sort(values[scope]), np.sort(values[control])
+    if len(s) < MIN_VALUES or len(k) < MIN_VALUES:
+        return None
+
+    def noise(n: int) -> float:
+        return c_alpha * math.sqrt(1 / n + 1 / len(r))
+
+    d_same, d_mirror = _ks(s, r), _ks(s, mirror)
+    d_ctrl, d_ctrl_mirror = _ks(k, r), _ks(k, mirror)
+    d_moved = _ks(s, _moved_like(r, s))
+    e_s, e_k = noise(len(s)), noise(len(k))
+    gain = d_same - d_mirror
+    if gain <= max(e_s, PRACTICAL_FLIP) or d_moved - d_mirror <= e_s \
+            or d_ctrl_mirror - d_ctrl <= e_k:
+        return None
+    # A step, not a trend: each half of the scope (in time order) is mirrored alike.
+    rows = np.flatnonzero(scope) if order is None else order[0][scope[order[0]]]
+    for half in np.array_split(rows, 2):
+        h = np.sort(values[half])
+        if len(h) >= MIN_VALUES and _ks(h, mirror) >= _ks(h, r):
+            return None
+    return {"ks_reference": d_same, "ks_mirrored": d_mirror, "ks_moved": d_moved,
+            "ks_control": d_ctrl, "ks_control_mirrored": d_ctrl_mirror, "noise": e_s,
+            "gain": gain,
+            "sampled_rows": {"reference": len(r), "scope": len(s), "control": len(k)}}
+
+
+def _moved_like(r: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The reference moved and stretched to the median and interquartile range of
+    ``s`` (both sorted): what drift of location and spread alone would give."""
+    rq, sq = np.quantile(r, [0.25, 0.5, 0.75]), np.quantile(s, [0.25, 0.5, 0.75])
+    stretch = (sq[2] - sq[0]) / (rq[2] - rq[0]) if rq[2] > rq[0] else 1.0
+    return (r - rq[1]) * stretch + sq[1]
+
+
+def _flip_finding(col, where, judged, share) -> Finding:
+    gain = judged["gain"]
+    severity = "critical" if gain >= CRITICAL_FLIP and share >= 0.05 else "warning"
+    scope = (f" from {where['since']}" if where["since"] else "") + (
+        f" where {where['segment']}" if where["segment"] else "")
+    evidence = {
+        "column": col, "since": where["since"], "segment": where["segment"],
+        "share_affected": round(share, 6),
+        **{k: round(v, 4) for k, v in judged.items() if k != "sampled_rows"},
+        "sampled_rows": judged["sampled_rows"],
+        # the share of rows whose value the mirror explains better, over time
+        "reference_rate": round(where["reference_rate"], 6),
+        "timeline": where.get("timeline", []),
+        "repair": "negate the affected values",
+    }
+    return Finding(
+        check="scale.sign_flip", layer="pipeline", severity=severity,
+        score=C.clip01((0.55 if severity == "critical" else 0.35) + 0.4 * share),
+        summary=f"{col} arrives with its sign flipped{scope}: those values fit the mirrored "
+        f"reference (-x) far better than the reference (KS {judged['ks_mirrored']:.2f} against "
+        f"{judged['ks_reference']:.2f}), while the other rows fit the reference "
+        f"(KS {judged['ks_control']:.2f}).",
+        features=(col,), segment=where["segment"], evidence=evidence,
+        next_step=f"Ask the owner of the feed whether the sign convention of {col} changed"
+        f"{scope} (a delay as earliness, a debit as a credit); to test it, negate the "
+        f"affected values and re-score.",
     )
