@@ -6,7 +6,10 @@ column whose new values are expected raises nothing. A value vanishes when its
 expected current count was at least 10 (a chance of ``exp(-10)`` to see none). Vanished
 and new values are paired one to one, first by equal names up to case and separators,
 then by frequency rank when their shares agree, into a remapping triage can undo.
-At most ``max_values`` values a column are tracked, the most frequent.
+At most ``max_values`` values a column are tracked, the most frequent. With a time
+column, values that stopped at a date and two codes swapped from a date
+(:func:`swapped_codes`) are looked for too; the module runs past the house limit of
+about 500 lines because every kind of recoding shares the counting and labelling here.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pandas as pd
 from toolkit.checks import _common as C
 from toolkit.findings import Finding
 
-__all__ = ["categorical_columns", "category_changes", "is_code"]
+__all__ = ["categorical_columns", "category_changes", "is_code", "swapped_codes"]
 
 MIN_EXPECTED = 10.0
 MIN_ROWS = 30
@@ -113,8 +116,10 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
     -------
     list of Finding
         ``categories.remapped_codes`` (layer ``pipeline``; evidence ``mapping``
-        new -> old), ``categories.unseen_values`` (``population``) and
-        ``categories.vanished_values`` (``pipeline``). Values are compared as text.
+        new -> old), ``categories.unseen_values`` (``population``),
+        ``categories.vanished_values`` (``pipeline``) and, with ``timestamp``,
+        ``categories.stopped_values`` and ``categories.swapped_codes`` (``pipeline``,
+        see :func:`swapped_codes`). Values are compared as text.
     """
     if columns is None:
         columns = categorical_columns(reference, current, profiles=profiles)
@@ -140,6 +145,11 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
             # recoding or stop can be dated on it (asked only when one was found).
             if stops and not _follows_time(reference, col, timestamp):
                 found += stops
+        if all(f.severity == "info" for f in found) \
+                and not _follows_time(reference, col, timestamp):
+            swap = swapped_codes(reference, current, col, timestamp=timestamp,
+                                 n_tests=len(columns), random_state=random_state)
+            found += [swap] if swap is not None else []
         findings.extend(found)
     return findings
 
@@ -420,4 +430,190 @@ def _vanished(col, left: pd.Series, n_ref, n_cur) -> Finding:
         evidence={"column": col, "reference_share": round(share, 6), "vanished": top},
         next_step=f"Check whether the records with these {col} values stopped arriving or "
         f"are now coded differently.",
+    )
+
+
+# --- two codes swapped from a date -------------------------------------------------------
+
+#: The most frequent reference values whose pairs are tried for a swap.
+SWAP_VALUES = 10
+#: Rows a side (seeded) on which swaps are looked for.
+SWAP_SAMPLE = 50_000
+#: Other columns (the most informative first) that tell two labels apart.
+SWAP_WITNESSES = 3
+
+
+def swapped_codes(reference: pd.DataFrame, current: pd.DataFrame, column: Any, *,
+                  timestamp: str, n_tests: int = 1, random_state: int = 0) -> Finding | None:
+    """Two values of ``column`` that exchanged their rows from a date on.
+
+    A mapping bug that swaps two codes makes no value vanish or appear; what gives it
+    away is the other columns: after the date, the rows labelled ``a`` look like the
+    reference's rows labelled ``b`` (their destinations, distances, tips), and the
+    rows labelled ``b`` like the reference's ``a``. For each pair of the
+    :data:`SWAP_VALUES` most frequent values, each row carrying one of them is
+    classified by the other columns (naive Bayes on reference histograms of the
+    :data:`SWAP_WITNESSES` columns that best tell the two apart); a row "looks
+    swapped" when the other label fits it better. In time order, a change point
+    splits those rows into a before and an after run (:func:`best_binary_split`). A
+    swap is claimed when, after the date, most rows of *each* label look swapped and,
+    before it, most do not (Wilson intervals on either side of one half, Bonferroni
+    over pairs and ``n_tests``), and the reference's own rows mostly look like
+    themselves; and every witness that tells the two apart on its own sees most rows
+    after the date swapped (when another column's labels were swapped, only that
+    column would). Two labels no other column tells apart are never claimed, whatever
+    their frequencies: a frequency exchange alone is what weekday and seasonal mixes
+    do too. Seeded samples of at most :data:`SWAP_SAMPLE` rows a side.
+    """
+    order = C.time_order(current, timestamp, name="current")
+    if order is None or len(order[0]) < 10 * MIN_ROWS:
+        return None
+    rows = order[0]
+    pos = C.sample_positions(len(rows), SWAP_SAMPLE, random_state=random_state)
+    cur_rows = rows if pos is None else rows[pos]  # time order kept: positions are sorted
+    ref_rows = C.sample_positions(len(reference), SWAP_SAMPLE, random_state=random_state)
+    ref_rows = np.arange(len(reference)) if ref_rows is None else ref_rows
+    top = list(_counts(C.take(reference[column], ref_rows)).index[:SWAP_VALUES])
+    if len(top) < 2:
+        return None
+    ref_lab = _top_codes(reference, column, ref_rows, top)
+    cur_lab = _top_codes(current, column, cur_rows, top)
+    witnesses = _witness_bins(reference, current, column, timestamp, ref_rows, cur_rows)
+    if not witnesses:
+        return None
+    n_pairs = len(top) * (len(top) - 1) // 2
+    z = C.bonferroni_z(n_pairs * max(1, n_tests))
+    best = None
+    for i in range(len(top)):
+        for k in range(i + 1, len(top)):
+            found = _pair_swapped(i, k, ref_lab, cur_lab, witnesses, z)
+            if found is not None and (best is None or found["rate_after"] > best["rate_after"]):
+                best = {**found, "a": top[i], "b": top[k]}
+    if best is None:
+        return None
+    times = order[1] if pos is None else order[1][pos]
+    best["timeline"] = C.rate_timeline(best.pop("looks_swapped"), times[best.pop("rows")])
+    return _swap_finding(column, best, times, len(cur_rows))
+
+
+def _top_codes(frame: pd.DataFrame, column: Any, rows: np.ndarray, top: list[str]) -> np.ndarray:
+    """Index of each row's value in ``top`` (labelled as the counts label), else -1."""
+    codes, uniques = pd.factorize(C.take(frame[column], rows), use_na_sentinel=True)
+    where = {v: i for i, v in enumerate(top)}
+    lookup = np.array([where.get(_label(u), -1) for u in uniques] + [-1], dtype=np.int64)
+    return lookup[codes]  # -1 (missing) reads the last entry: -1
+
+
+def _witness_bins(reference, current, column, timestamp, ref_rows, cur_rows
+                  ) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
+    """(name, reference bins, current bins, number of bins) of the other columns that
+    can witness a swap: numbers in reference deciles, others by their 30 most frequent
+    values (the rest one bin). Columns that follow the clock are left out: their
+    values move between windows by nature."""
+    out = []
+    for other in current.columns:
+        if other in (column, timestamp) or other not in reference.columns:
+            continue
+        r, c = C.take(reference[other], ref_rows), C.take(current[other], cur_rows)
+        if C.kind(r) == "number" and C.kind(c) == "number":
+            rv, cv = (s.to_numpy(dtype="float64", na_value=np.nan) for s in (r, c))
+            edges = np.unique(np.nanquantile(rv, np.linspace(0.1, 0.9, 9))) \
+                if np.isfinite(rv).any() else np.zeros(0)
+            rb, cb = (np.where(np.isnan(v), len(edges) + 1, np.searchsorted(edges, v))
+                      for v in (rv, cv))
+            n_bins = len(edges) + 2
+        elif C.kind(r) in ("text", "bool"):
+            keep = list(r.value_counts().index[:30])
+            index = pd.Index(keep)
+            rb, cb = (index.get_indexer(s).astype(np.int64) for s in (r, c))
+            rb, cb = np.where(rb < 0, len(keep), rb), np.where(cb < 0, len(keep), cb)
+            n_bins = len(keep) + 1
+        else:
+            continue
+        if _follows_time(reference, other, timestamp):
+            continue
+        out.append((other, rb, cb, n_bins))
+    return out
+
+
+def _pair_swapped(i, k, ref_lab, cur_lab, witnesses, z) -> dict[str, Any] | None:
+    """The swap of labels ``i`` and ``k`` (see :func:`swapped_codes`), or None."""
+    ref_in, cur_in = np.isin(ref_lab, (i, k)), np.isin(cur_lab, (i, k))
+    if min(np.count_nonzero(ref_lab == i), np.count_nonzero(ref_lab == k)) < MIN_ROWS \
+            or np.count_nonzero(cur_in) < 4 * MIN_ROWS:
+        return None
+    tables = []
+    for name, rb, cb, n_bins in witnesses:
+        ca = np.bincount(rb[ref_lab == i], minlength=n_bins).astype(float)
+        cb_ = np.bincount(rb[ref_lab == k], minlength=n_bins).astype(float)
+        llr = np.log((cb_ + 0.5) / (cb_.sum() + 0.5 * n_bins)) - \
+            np.log((ca + 0.5) / (ca.sum() + 0.5 * n_bins))
+        llr[ca + cb_ < 5] = 0.0  # too few reference rows to say which label a bin favours
+        sep = 0.5 * float(np.abs(ca / ca.sum() - cb_ / cb_.sum()).sum())
+        tables.append((sep, llr, rb, cb, name))
+    tables.sort(key=lambda t: -t[0])
+    used = tables[:SWAP_WITNESSES]
+
+    llrs: list[np.ndarray] = [t[1] for t in used]
+
+    def looks_swapped(lab: np.ndarray, bins: list[np.ndarray], inside: np.ndarray) -> np.ndarray:
+        score = np.zeros(int(np.count_nonzero(inside)))
+        for llr, b in zip(llrs, bins):
+            score += llr[b[inside]]
+        return np.where(lab[inside] == i, score > 0, score < 0)
+
+    ref_z = looks_swapped(ref_lab, [t[2] for t in used], ref_in)
+    cur_z = looks_swapped(cur_lab, [t[3] for t in used], cur_in).astype(float)
+    if ref_z.mean() >= 0.5:
+        return None
+    j, before, after = C.best_binary_split(cur_z, min_size=MIN_ROWS)
+    if j == 0:
+        return None
+    lab_after = cur_lab[cur_in][j:]
+    ok_before = C.wilson_interval(before * j, j, z=z)[1] < 0.5
+    ok_after = all(C.wilson_interval(float(cur_z[j:][lab_after == v].sum()),
+                                     float(np.count_nonzero(lab_after == v)), z=z)[0] > 0.5
+                   for v in (i, k))
+    if not (ok_before and ok_after):
+        return None
+    # Every witness that tells the two apart on its own must see the swap too: when
+    # labels of another column were swapped, only that column says so here.
+    later = np.flatnonzero(cur_in)[j:]
+    for llr, rb, cb in ((t[1], t[2], t[3]) for t in used):
+        own = np.where(ref_lab[ref_in] == i, llr[rb[ref_in]] > 0, llr[rb[ref_in]] < 0)
+        if own.mean() < 0.4:
+            mine = np.where(cur_lab[later] == i, llr[cb[later]] > 0, llr[cb[later]] < 0)
+            if mine.mean() <= 0.5:
+                return None
+    return {"position": int(np.flatnonzero(cur_in)[j]), "rate_before": before,
+            "rate_after": after, "reference_rate": float(ref_z.mean()),
+            "witnesses": [t[4] for t in used], "separation": used[0][0],
+            "rows_after": len(lab_after), "looks_swapped": cur_z, "rows": cur_in}
+
+
+def _swap_finding(column, best, times, n_rows) -> Finding:
+    since = C.iso(times[best["position"]])
+    a, b = best["a"], best["b"]
+    affected = best["rows_after"] / n_rows  # rows carrying a or b after the date
+    return Finding(
+        check="categories.swapped_codes", layer="pipeline",
+        severity="critical" if affected >= 0.05 else "warning",
+        score=C.clip01(0.5 + 0.4 * affected),
+        summary=f"{column}: from {since}, the rows labelled {a!r} look like the reference's "
+        f"{b!r} rows and those labelled {b!r} like its {a!r} rows ({best['rate_after']:.0%} "
+        f"of them, against {best['rate_before']:.0%} before): the two codes look swapped.",
+        features=(column,),
+        evidence={"column": column, "since": since, "values": [a, b],
+                  "mapping": [{"new": a, "old": b}, {"new": b, "old": a}],
+                  "share_affected": round(affected, 6),
+                  "rate_looking_swapped_before": round(best["rate_before"], 4),
+                  "rate_looking_swapped_after": round(best["rate_after"], 4),
+                  "reference_rate": round(best["reference_rate"], 4),
+                  "witnesses": best["witnesses"], "separation": round(best["separation"], 4),
+                  "timeline": best["timeline"],
+                  "sampled_rows": n_rows,
+                  "repair": f"from {since}, map {a!r} to {b!r} and {b!r} to {a!r}"},
+        next_step=f"Check the mapping table that codes {column} (a lookup or a join that "
+        f"changed on {since}); to test it, swap {a!r} and {b!r} back on the rows since "
+        f"then and re-score.",
     )
