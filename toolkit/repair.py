@@ -130,6 +130,50 @@ def remap_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
     return out
 
 
+def swap_codes_back(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+                    ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Swap the two exchanged category codes back on the rows since the swap."""
+    ev = dict(finding.evidence)
+    col, values = ev.get("column"), ev.get("values")
+    if col not in current.columns or not values or len(values) != 2:
+        return None
+    mask = _mask(current, ev, ctx)
+    if mask is None:
+        return None
+    import numpy as np
+    import pandas as pd
+
+    from toolkit.checks.categories import _label
+
+    codes, uniques = pd.factorize(current[col], use_na_sentinel=True)
+    labels = np.array([_label(u) for u in uniques] + [None], dtype=object)[codes]
+    a, b = (str(v) for v in values)
+    hit_a, hit_b = (mask & (labels == v) for v in (a, b))
+    out = current.copy()
+    first_a, first_b = current.loc[hit_a, col], current.loc[hit_b, col]
+    if len(first_a) and len(first_b):  # each takes the other's stored form (1 or "1")
+        out.loc[hit_a, col] = first_b.iloc[0]
+        out.loc[hit_b, col] = first_a.iloc[0]
+    elif len(first_a) or len(first_b):
+        return None  # one label absent after the date: not a swap to undo
+    return out
+
+
+def negate(finding: Finding, reference: pd.DataFrame, current: pd.DataFrame,
+           ctx: dict[str, Any]) -> pd.DataFrame | None:
+    """Undo the sign flip: negate the affected values."""
+    ev = dict(finding.evidence)
+    col = ev.get("column")
+    if col not in current.columns:
+        return None
+    mask = _mask(current, ev, ctx)
+    if mask is None:
+        return None
+    out = current.copy()
+    out.loc[mask, col] = -out.loc[mask, col]
+    return out
+
+
 def _is_text(series: pd.Series) -> bool:
     import pandas as pd
 
@@ -222,10 +266,12 @@ def _restore_column(out: pd.DataFrame, reference: pd.DataFrame, col: str, mask: 
 #: check or family -> repair. Explicit, filled by hand.
 REPAIRS: dict[str, Repair] = {
     "scale.unit_change": rescale,
+    "scale.sign_flip": negate,
     "clock.shift": shift_clock,
     "schema.renamed_column": rename_back,
     "categories.remapped_codes": remap_back,
     "categories.stopped_values": remap_back,  # when new values took its place
+    "categories.swapped_codes": swap_codes_back,
     "schema.swapped_columns": swap_back,
     "types.numbers_as_text": parse_numbers,
     "duplicates": drop_duplicates,

@@ -211,6 +211,8 @@ CHECK_PLOTS: dict[str, Any] = {
     "duplicates.exact_rows": plot_rate_timeline,
     "duplicates.duplicate_keys": plot_rate_timeline,
     "stuck.repeated_value": plot_rate_timeline,
+    "scale.sign_flip": plot_rate_timeline,  # rows the mirrored reference explains better
+    "categories.swapped_codes": plot_rate_timeline,  # rows that look like the other code
 }
 
 
