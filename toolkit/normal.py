@@ -46,8 +46,11 @@ __all__ = ["MIN_PAIRS", "Baseline", "NormalPairs", "calibrate", "normal_pairs", 
 MIN_PAIRS = 4
 #: Normal pairs used at most (the most recent).
 MAX_PAIRS = 12
-#: Rows a window of a normal pair needs: fewer make checks fire on sampling noise.
+#: Rows a window of a normal pair needs: fewer make checks fire on sampling noise. A
+#: small reference is cut into slices as small as :data:`MIN_SLICE_ROWS` rather than
+#: judged against nothing: a window of 140 rows is as noisy as its slices are.
 MIN_ROWS = 60
+MIN_SLICE_ROWS = 25
 #: Slices the reference is cut into when it is the only past there is (6 slices make
 #: 15 pairs, one to five slices apart).
 SLICES = 6
@@ -154,14 +157,14 @@ def _every_pair(windows: list[pd.DataFrame], random_state: int
     (a season warming up)."""
     windows = [_cap(w, random_state) for w in windows]
     return [(a, b) for i, a in enumerate(windows) for b in windows[i + 1:]
-            if len(a) >= MIN_ROWS and len(b) >= MIN_ROWS]
+            if len(a) >= MIN_SLICE_ROWS and len(b) >= MIN_SLICE_ROWS]
 
 
 def _slices(pool: pd.DataFrame, times: pd.Series | None, random_state: int
             ) -> tuple[list[tuple[pd.DataFrame, pd.DataFrame]], str]:
     """Slices of the pool, as many as its rows allow up to :data:`SLICES`, paired each
     with every later one."""
-    n = min(SLICES, len(pool) // MIN_ROWS)
+    n = min(SLICES, max(len(pool) // MIN_ROWS, min(4, len(pool) // MIN_SLICE_ROWS)))
     if n < 2:
         return [], ""
     if times is None:
@@ -233,7 +236,7 @@ def _normal_pairs(reference: pd.DataFrame, timestamp: str | None,
     if len(pairs) < MIN_PAIRS:
         return NormalPairs(pairs, unit or "slices of the reference",
                            reason=f"the reference has {len(reference)} rows, too few for "
-                                  f"{MIN_PAIRS} pairs of slices of {MIN_ROWS} rows or more; "
+                                  f"{MIN_PAIRS} pairs of slices of {MIN_SLICE_ROWS} rows or more; "
                                   f"pass a longer reference or a history")
     return NormalPairs(pairs, f"{unit} of the reference")
 
@@ -336,7 +339,7 @@ FLOOR = 1e-3
 
 #: Per check, the evidence key that holds the statistic :attr:`Baseline.measures`
 #: records for it in every pair.
-MEASURED = {"drift.feature": "effect"}
+MEASURED = {"drift.feature": "effect", "quality.residual_shift": "change"}
 
 
 def replay(pairs: NormalPairs,
@@ -396,9 +399,9 @@ def calibrate(findings: Iterable[Finding], baseline: Baseline | None) -> list[Fi
             continue
         expected = baseline.expected(f)
         value = f.evidence.get(MEASURED.get(f.check, ""))
-        if expected is not None and value is not None and float(value) <= expected:
+        if expected is not None and value is not None and abs(float(value)) <= expected:
             note = {"pairs": k, "unit": baseline.unit, "expected": round(expected, 6),
-                    "value": round(float(value), 6),
+                    "value": round(abs(float(value)), 6),
                     "said": (f"ordinary for windows this far apart: normal pairs "
                              f"({baseline.unit}) extrapolated to this gap reach "
                              f"{MEASURED[f.check]} {expected:.3g}")}

@@ -142,7 +142,11 @@ def _measured_screen(ctx: StageContext) -> tuple[list[Finding], dict[Any, float]
     found = [*found, *drifted]
     if _quality_replayable(ctx):
         with contextlib.suppress(StageSkipped):  # too few labels in a slice: no lesson
-            found.extend(run_stage("quality", ctx)[1])
+            quality, judged = run_stage("quality", ctx)
+            found.extend(judged)
+            overall = quality.overall
+            measures[("quality.residual_shift", ())] = abs(
+                overall["residual_current"] - overall["residual_reference"])
     return found, measures
 
 

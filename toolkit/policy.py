@@ -32,9 +32,10 @@ if TYPE_CHECKING:
 __all__ = ["clock_columns_calm", "drivers_calm", "explain_away", "priority", "rank"]
 
 #: Check families that judge a column's values against the reference's, which a
-#: column following the clock fails by nature.
+#: column following the clock fails by nature; and quality within one of its values
+#: (one weekday of a week's window is one day, and days differ).
 _NATURAL_ON_CLOCK = ("drift.", "categories.", "stuck.", "ranges.out_of_range", "scale.",
-                     "attribution.")
+                     "attribution.", "quality.segment_residual")
 
 
 def clock_columns_calm(findings: Iterable[Finding], clock: Mapping[str, Any]) -> list[Finding]:
