@@ -214,6 +214,7 @@ def test_public_names_are_pinned_and_import_is_light() -> None:
     assert out[0] == str(sorted([
         "EXIT_CODES", "KEY_MEASURES", "MEASURES", "AuditConfig", "AuditResult", "AuditRun",
         "History", "Objective", "ObjectiveResult", "Window", "evaluate", "evaluate_config",
-        "history_path", "load_config", "load_windows", "measure_table", "run_audit",
+        "history_path", "load_config", "load_history", "load_windows", "measure_table",
+        "run_audit",
         "summary_text", "trend_table"]))
     assert out[1] == "[]"

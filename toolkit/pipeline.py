@@ -133,12 +133,14 @@ def baseline(ctx: StageContext, *, history: pd.DataFrame | None = None) -> norma
 
 
 def _measured_screen(ctx: StageContext) -> tuple[list[Finding], dict[Any, float]]:
-    """:func:`screen`, with the drift effect of every column, flagged or not."""
+    """:func:`screen`, with the statistics every pair records whether or not its check
+    fired: the drift effect of every column, and the change of the quality residual."""
     found = run_stage("checks", ctx)[1]
     result, drifted = run_stage("drift", ctx)
     table = result["features"].table
-    measures = {("drift.feature", (str(name),)): float(effect)
-                for name, effect in zip(table["feature"], table["effect"])}
+    measures: dict[tuple[str, tuple[str, ...]], float] = {
+        ("drift.feature", (str(name),)): float(effect)
+        for name, effect in zip(table["feature"], table["effect"])}
     found = [*found, *drifted]
     if _quality_replayable(ctx):
         with contextlib.suppress(StageSkipped):  # too few labels in a slice: no lesson
