@@ -102,3 +102,17 @@ def test_zoned_times_are_read_on_their_own_wall_clock():
     found = clock_columns(ref, "ts")
     assert list(found) == ["hour"]  # daylight saving time is not a disagreement
     assert calendar_agreement(ref, cur, timestamp="ts", clock=found) == []
+
+
+def test_monthly_rows_two_months_off_of_three_are_a_fault():
+    # One row per city and month: each month is a single date, so "three days off the
+    # rule" cannot apply; two months of the quarter off is persistent enough.
+    months = pd.date_range("2019-01-01", periods=6, freq="MS")
+    rows = [(m, city, m.month) for m in months for city in range(40)]
+    df = pd.DataFrame(rows, columns=["date", "city", "month"])
+    ref, cur = df[df.date < "2019-04-01"], df[df.date >= "2019-04-01"].copy()
+    assert calendar_agreement(ref, cur, timestamp="date") == []
+    late = cur.date >= "2019-05-01"
+    cur.loc[late, "month"] += 1
+    [f] = calendar_agreement(ref, cur, timestamp="date")
+    assert f.features == ("month",) and f.evidence["since"].startswith("2019-05-01")

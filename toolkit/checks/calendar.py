@@ -54,8 +54,9 @@ EXPLAINED = 0.9
 FEW_VALUES = 12
 #: Rows needed in the reference to tell a calendar column from a coincidence.
 MIN_ROWS = 50
-#: Calendar days the rows off a rule must span: a fault persists from its date, an
-#: irregular day of the calendar (a holiday) is one day.
+#: Calendar days the rows off a rule must span (or half the window's days, in coarse
+#: rows such as monthly ones): a fault persists from its date, an irregular day of the
+#: calendar (a holiday) is one day.
 MIN_DAYS = 3
 #: Distinct values above which a column is no calendar code (366 days of the year).
 MAX_VALUES = 400
@@ -387,9 +388,11 @@ def calendar_agreement(reference: pd.DataFrame, current: pd.DataFrame, *, timest
 def _finding(column: str, rule: ClockRule, current: pd.DataFrame, times: pd.Series,
              wrong: np.ndarray, judged: np.ndarray) -> Finding | None:
     n, k = int(judged.sum()), int(wrong.sum())
-    days = times[wrong].dt.normalize().nunique()
-    if n == 0 or k == 0 or days < MIN_DAYS:
-        return None  # a holiday the reference never saw is one day off a weekday rule
+    days, of = times[wrong].dt.normalize().nunique(), times.dt.normalize().nunique()
+    if n == 0 or k == 0 or (days < MIN_DAYS and days < of / 2):
+        # A holiday the reference never saw is one day off a weekday rule; in monthly
+        # rows, two months of three are no holiday.
+        return None
     stray = 1.0 - rule.purity  # the reference's own rows off the rule
     low, _ = C.wilson_interval(k, n)
     if low <= max(stray, 0.005) * 2:
