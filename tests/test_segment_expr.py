@@ -177,7 +177,8 @@ def test_masks_match_pandas_by_hand(df, text, expected):
     ("flag == 'x'", "holds true/false"),
     ("when > 3", "holds dates"),
     ("when > 'not a date'", "is not a date"),
-    ("channel", "not true/false"),
+    ("channel", "not true or false"),
+    ("amount", "Compare it with a value: amount == 10"),
     ("mixed < 'b'", "compares values of different kinds"),
 ])
 def test_kind_mismatches_are_input_errors_not_pandas_type_errors(df, text, message):

@@ -705,8 +705,10 @@ class _Evaluator:
 
         s = self.series(column)
         if not pd.api.types.is_bool_dtype(s):
-            raise self.fail(f"the column {column.name!r} holds {s.dtype} values, not true/false",
-                            f"Compare it with a value: {quote_column(column.name)} == 'a'.")
+            example = "10" if pd.api.types.is_numeric_dtype(s) else "'a'"
+            raise self.fail(f"the column {column.name!r} holds {s.dtype} values, not true or "
+                            f"false", f"Compare it with a value: {quote_column(column.name)} "
+                            f"== {example}.")
         return _bools(s == True)  # noqa: E712 - elementwise, with missing values as False
 
     def pair(self, left: Operand, op: str, right: Operand) -> np.ndarray:
