@@ -85,6 +85,12 @@ def read_table(path: str | os.PathLike[str], *, name: str = "table") -> pd.DataF
     if content == "empty":
         raise InputError(f"The {name} file {str(p)!r} is empty (0 bytes). Pass a file with a "
                          f"header row and data.")
+    if content in _BINARY:
+        raise InputError(
+            f"The {name} file {str(p)!r} is not a {_KIND_NAMES[kind]} file "
+            f"({_BINARY[content]}). Export the table as CSV (UTF-8) or Parquet and pass "
+            f"that file, or check that the path names the file you meant."
+        )
     if content not in ("text", "parquet", "gzip", "utf-16"):
         raise InputError(
             f"The {name} file {str(p)!r} is {_CONTENTS[content]}, not a {kind.upper()} "
@@ -129,20 +135,37 @@ _CONTENTS = {
 }
 
 
+#: Binary content that no table reader can use, for the error that names it.
+_BINARY = {
+    "png": "it starts like a PNG image",
+    "jpeg": "it starts like a JPEG image",
+    "gif": "it starts like a GIF image",
+    "pdf": "it starts like a PDF document",
+    "binary": "it holds NUL bytes, which text never does: it is binary data, or UTF-16 text "
+              "without a byte-order mark",
+}
+_KIND_NAMES = {"csv": "text CSV", "parquet": "Parquet"}
+_MAGIC = ((b"PAR1", "parquet"), (b"\x1f\x8b", "gzip"), (b"PK\x03\x04", "zip"),
+          (b"\xd0\xcf\x11\xe0", "excel"), (b"ARROW1", "arrow"),
+          (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"),
+          (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"),
+          (b"GIF89a", "gif"), (b"%PDF-", "pdf"))
+
+
 def _sniff(path: Path) -> str:
     """The kind of content from the first bytes, whatever the file's name says."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(64)
+            head = handle.read(4096)
     except OSError:
         return "text"  # let the reader raise its own, clearer error
     if not head:
         return "empty"
-    for magic, kind in ((b"PAR1", "parquet"), (b"\x1f\x8b", "gzip"), (b"PK\x03\x04", "zip"),
-                        (b"\xd0\xcf\x11\xe0", "excel"), (b"ARROW1", "arrow"),
-                        (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
+    if b"\x00" in head:  # text in UTF-8 or a single-byte code page never holds NUL
+        return "binary"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return "json"
     return "text"

@@ -1,0 +1,110 @@
+"""The smaller bad inputs of issue #15, each with a message that names it.
+
+A model that scores every row NaN, a model fitted on an array (no column names),
+columns of lists and dicts in the quality stage, a binary file named ``.csv`` and a
+timestamp column that holds one time for every row.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit import InputError
+
+FEATURES = ["x1", "x2", "x3"]
+
+
+def _window(n: int, start: str, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    seconds = np.sort(rng.uniform(0, 14 * 86400, n))
+    df = pd.DataFrame({"ts": pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s"),
+                       "x1": rng.normal(size=n), "x2": rng.normal(size=n),
+                       "x3": rng.normal(size=n)})
+    df["y"] = (df["x1"] + rng.normal(size=n) > 0).astype(int)
+    return df
+
+
+@pytest.fixture(scope="module")
+def windows() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return _window(600, "2026-01-01", 1), _window(600, "2026-01-15", 2)
+
+
+@pytest.fixture(scope="module")
+def named_model(windows):
+    from sklearn.linear_model import LogisticRegression
+
+    ref = windows[0]
+    return LogisticRegression().fit(ref[FEATURES], ref["y"])
+
+
+@pytest.fixture(scope="module")
+def array_model(windows):
+    """Fitted on a numpy array: it records n_features_in_ but no feature_names_in_."""
+    from sklearn.linear_model import LogisticRegression
+
+    ref = windows[0]
+    return LogisticRegression().fit(ref[FEATURES].to_numpy(), ref["y"])
+
+
+class NaNModel:
+    """A binary classifier whose every probability is NaN (a broken artefact)."""
+
+    feature_names_in_ = np.array(FEATURES, dtype=object)
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return np.full((len(X), 2), np.nan)
+
+
+# 4. A binary file named .csv -------------------------------------------------------------
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x04\x00\x00\x00\x04\x08\x02\x00"
+       b"\x00\x00" + zlib.compress(b"\x00\xff\x00\x00" * 4))
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (PNG, "it starts like a PNG image"),
+    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "it starts like a PDF document"),
+    (b"GIF89a\x04\x00\x04\x00\x80\x00\x00", "it starts like a GIF image"),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "it starts like a JPEG image"),
+    (b"a,b\n1,2\n\x00\x00\x01\x02garbage\x00\n", "it holds NUL bytes"),
+])
+def test_a_binary_file_named_csv_is_not_called_latin1(tmp_path, content, words):
+    from toolkit.io import read_table
+
+    path = tmp_path / "current.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as caught:
+        read_table(path, name="current")
+    message = str(caught.value)
+    assert f"The current file {str(path)!r} is not a text CSV file ({words}" in message
+    assert "Latin-1" not in message
+    assert "Export" in message
+
+
+def test_latin1_text_is_still_called_latin1(tmp_path):
+    from toolkit.io import read_table
+
+    path = tmp_path / "latin.csv"
+    path.write_bytes("city,n\nZürich,1\n".encode("latin-1"))
+    with pytest.raises(InputError, match="Latin-1"):
+        read_table(path)
+
+
+def test_the_command_line_exits_2_on_a_png_named_csv(tmp_path, windows):
+    (tmp_path / "img.csv").write_bytes(PNG)
+    windows[0].to_csv(tmp_path / "ref.csv", index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "toolkit", "triage", "--reference", "ref.csv", "--current",
+         "img.csv", "--json", "out.json"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "is not a text CSV file (it starts like a PNG image)" in " ".join(done.stderr.split())
+    assert not Path(tmp_path / "out.json").exists()
