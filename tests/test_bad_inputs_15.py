@@ -7,6 +7,7 @@ timestamp column that holds one time for every row.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import zlib
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit import InputError
+from toolkit import InputError, ModelError
 
 FEATURES = ["x1", "x2", "x3"]
 
@@ -61,6 +62,80 @@ class NaNModel:
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         return np.full((len(X), 2), np.nan)
+
+
+# 1. A model that returns all NaN scores ------------------------------------------------
+
+def test_all_nan_scores_are_a_model_error_naming_the_window(windows):
+    from toolkit.scoring import predict_scores
+
+    with pytest.raises(ModelError, match=r"no usable scores.*all 600 rows of the current window"):
+        predict_scores(NaNModel(), windows[1], window="current")
+
+
+def test_attribution_says_the_model_returned_no_scores(windows):
+    from toolkit.attribution import attribution_drift
+
+    ref, cur = windows
+    with pytest.raises(ModelError, match=r"no usable scores.*reference window"):
+        attribution_drift(ref, cur, model=NaNModel(), target="y", sample_size=100)
+
+
+def test_triage_with_an_all_nan_model_never_reports_nan(windows):
+    from toolkit import triage
+
+    ref, cur = windows
+    inv = triage.investigate(ref, cur, model=NaNModel(), target="y", timestamp="ts")
+    for f in inv.findings:  # numbers print as "nan"; the message says "NaN" in words
+        assert not re.search(r"\bnan\b", f.summary), f.summary
+    failed = [f.summary for f in inv.findings if f.check == "triage.stage_failed"]
+    assert failed and all("no usable scores" in s for s in failed)
+    assert "no usable scores" in inv.notes["symptom"]
+    assert inv.symptom is None
+
+
+def test_some_nan_scores_still_score(windows):
+    from toolkit.scoring import predict_scores
+
+    class HalfNaN(NaNModel):
+        def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+            out = np.full((len(X), 2), 0.5)
+            out[::2] = np.nan
+            return out
+
+    scores = predict_scores(HalfNaN(), windows[1])
+    assert np.isfinite(scores).sum() == 300
+
+
+# 2. A model fitted without column names ------------------------------------------------
+
+def test_a_model_fitted_on_an_array_says_so_and_lists_the_candidates(windows, array_model):
+    from toolkit.scoring import predict_scores
+
+    with pytest.raises(ModelError) as caught:
+        predict_scores(array_model, windows[1])
+    message = str(caught.value)
+    assert "fitted without column names" in message
+    assert "expects 3 features" in message
+    assert "['ts', 'x1', 'x2', 'x3', 'y']" in message
+    assert "Refit" in message and "exactly" in message
+    assert "timestamp" not in message.lower() and "float" not in message
+
+
+def test_a_model_fitted_on_an_array_scores_exactly_its_columns(windows, array_model):
+    from toolkit.scoring import predict_scores
+
+    # No "X has feature names" warning: pytest turns warnings into errors.
+    scores = predict_scores(array_model, windows[1][FEATURES])
+    assert scores.shape == (600,) and np.isfinite(scores).all()
+
+
+def test_attribution_of_an_array_model_names_the_problem(windows, array_model):
+    from toolkit.attribution import attribution_drift
+
+    ref, cur = windows
+    with pytest.raises(ModelError, match=r"fitted without column names.*expects 3 features"):
+        attribution_drift(ref, cur, model=array_model, target="y", sample_size=100)
 
 
 # 4. A binary file named .csv -------------------------------------------------------------

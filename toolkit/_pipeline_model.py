@@ -76,7 +76,7 @@ def versions(ctx: StageContext) -> tuple[Any, list[Finding]]:
 
 
 def _scores(df: pd.DataFrame, model: Any, prediction: str | None,
-            reference: pd.DataFrame) -> np.ndarray:
+            reference: pd.DataFrame, *, window: str) -> np.ndarray:
     """Served scores: the logged column when there is one, else the model's."""
     import pandas as pd
 
@@ -84,7 +84,8 @@ def _scores(df: pd.DataFrame, model: Any, prediction: str | None,
         return pd.to_numeric(df[prediction], errors="coerce").to_numpy(dtype=float)
     from toolkit.scoring import as_served, model_features, predict_scores
 
-    return predict_scores(model, as_served(df, reference, model_features(model) or []))
+    return predict_scores(model, as_served(df, reference, model_features(model) or []),
+                          window=window)
 
 
 def looks_like_regression(scores: pd.Series) -> bool:
@@ -136,8 +137,8 @@ def quality(ctx: StageContext) -> tuple[Any, list[Finding]]:
         ref = with_columns(ref, {target: label_values(ref[target], ctx.positive)})
         cur = with_columns(cur, {target: label_values(cur[target], ctx.positive)})
     result = qual.quality_drift(
-        ref, cur, reference_scores=_scores(ref, model, pred, ref),
-        current_scores=_scores(cur, model, pred, ref), target=target,
+        ref, cur, reference_scores=_scores(ref, model, pred, ref, window="reference"),
+        current_scores=_scores(cur, model, pred, ref, window="current"), target=target,
         columns=qual.segment_columns(ref, exclude=exclude),
         # Numeric ranges of a column that moved hold other rows in each window (a unit
         # change fills the top quartile): only steady columns make comparable segments.

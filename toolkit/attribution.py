@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from toolkit._attribution_stats import clarify_ndcg
-from toolkit._exceptions import InputError
+from toolkit._exceptions import InputError, ModelError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -304,7 +304,14 @@ def explanation_cost(reference: pd.DataFrame, *, model: Any, target: str | None 
     # machine that spinning counted as the model's cost (6 ms a row read as 40 ms).
     with threadpool_limits(limits=1):
         started = time.process_time()
-        explainer.explain(pilot)
+        try:
+            explainer.explain(pilot)
+        except ModelError:
+            from toolkit.scoring import predict_scores
+
+            # Name the window and its rows when none of them scores; else the pilot's error.
+            predict_scores(model, reference[features], window="reference")
+            raise
         spent = time.process_time() - started
     return explainer.method, spent / len(pilot)
 
@@ -323,8 +330,8 @@ def _explain_sample(explainer: Any, ref: pd.DataFrame, cur: pd.DataFrame, *,
     from toolkit.scoring import predict_scores
 
     started = time.perf_counter()
-    scores_ref = predict_scores(explainer.model, ref[explainer.features], name="model")
-    scores_cur = predict_scores(explainer.model, cur[explainer.features], name="model")
+    scores_ref = predict_scores(explainer.model, ref[explainer.features], window="reference")
+    scores_cur = predict_scores(explainer.model, cur[explainer.features], window="current")
     use_target = _usable_target(ref, cur, target)
     strata_ref, strata_cur = _strata(ref, cur, scores_ref, scores_cur,
                                      target if use_target else None)

@@ -27,15 +27,21 @@ def model_task(model: Any) -> Task:
 
 
 def model_features(model: Any) -> list[str] | None:
-    """The input column names the model was fitted on, when it recorded them."""
+    """The input column names the model was fitted on, when it recorded them.
+
+    LightGBM names the columns of an array ``Column_0``, ``Column_1``, ...: those are
+    not names, and count as none."""
     names = getattr(model, "feature_names_in_", None)
     if names is None:
         names = getattr(model, "feature_name_", None)  # LightGBM sklearn API
         names = names() if callable(names) else names
+        if names is not None and [str(n) for n in names] == [f"Column_{i}" for i in range(len(names))]:
+            names = None
     return None if names is None else [str(n) for n in names]
 
 
-def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model") -> np.ndarray:
+def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model",
+                   window: str | None = None) -> np.ndarray:
     """Score ``X`` with ``model``.
 
     Parameters
@@ -43,16 +49,23 @@ def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model") -> np.nd
     model : estimator
         Anything with ``predict_proba`` (binary) or ``predict``.
     X : DataFrame
-        Inputs, with at least the model's feature columns.
+        Inputs, with at least the model's feature columns. A model fitted on an
+        array (no column names) takes exactly its number of columns, in order.
     name : str, default="model"
         What the model is, for error messages.
+    window : str, optional
+        Which window ``X`` is (``"reference"``, ``"current"``), for error messages.
 
     Returns
     -------
     ndarray of float, shape (n_rows,)
-    """
-    import numpy as np
 
+    Raises
+    ------
+    ModelError
+        The model lacks input columns, expects another number of unnamed columns,
+        fails, is not binary, or returns no finite score for any row.
+    """
     features = model_features(model)
     if features is not None:
         missing = [c for c in features if c not in X.columns]
@@ -61,7 +74,36 @@ def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model") -> np.nd
                 f"The {name} needs columns {missing} that the data does not have. "
                 f"Rename the columns back (see the schema findings) or pass data with them."
             )
-        X = X[features]
+        inputs: Any = X[features]
+    else:
+        inputs = _unnamed_inputs(model, X, name=name)
+    return _usable(_score(model, inputs, name=name), name=name, window=window)
+
+
+def _unnamed_inputs(model: Any, X: pd.DataFrame, *, name: str) -> Any:
+    """``X`` for a model fitted on an array: as an array (as it was fitted, so scikit-learn
+    does not warn about names), of exactly the model's number of columns."""
+    import numbers
+
+    expected = getattr(model, "n_features_in_", None)
+    if not isinstance(expected, numbers.Integral) or isinstance(expected, bool):
+        return X  # no record of its inputs: let the model judge them
+    if X.shape[1] != expected:
+        given = [str(c) for c in X.columns]
+        shown = given[:30] + ([f"... {len(given) - 30} more"] if len(given) > 30 else [])
+        raise ModelError(
+            f"The {name} was fitted without column names (on an array, so it records no "
+            f"feature_names_in_) and expects {int(expected)} features, in the order it was "
+            f"fitted on; the data has {len(given)} candidate columns: {shown}. Refit the "
+            f"model on a DataFrame so it records its column names, or pass data with "
+            f"exactly its {int(expected)} input columns, in that order."
+        )
+    return X.to_numpy()
+
+
+def _score(model: Any, X: Any, *, name: str) -> np.ndarray:
+    import numpy as np
+
     try:
         if hasattr(model, "predict_proba"):
             proba = np.asarray(model.predict_proba(X), dtype=float)
@@ -81,6 +123,21 @@ def predict_scores(model: Any, X: pd.DataFrame, *, name: str = "model") -> np.nd
             f"that the columns have the types the model was trained on (see the type "
             f"findings)."
         ) from exc
+
+
+def _usable(scores: np.ndarray, *, name: str, window: str | None) -> np.ndarray:
+    """``scores``, unless not one of them is a number: a mean or a ranking of them
+    would print as "nan", so say what happened instead."""
+    import numpy as np
+
+    if len(scores) and not np.isfinite(scores).any():
+        rows = f"all {len(scores):,} rows" + (f" of the {window} window" if window else "")
+        raise ModelError(
+            f"The {name} returned no usable scores: {rows} scored NaN or infinity. Check "
+            f"that the model file is the fitted model you deploy and that these rows give "
+            f"it the inputs it was fitted on (see the missing-value and type findings)."
+        )
+    return scores
 
 
 def positive_label(values: pd.Series, model: Any = None) -> Any:
