@@ -138,6 +138,43 @@ def test_attribution_of_an_array_model_names_the_problem(windows, array_model):
         attribution_drift(ref, cur, model=array_model, target="y", sample_size=100)
 
 
+# 3. Nested list and struct columns in the quality stage --------------------------------
+
+def _nested(df: pd.DataFrame) -> pd.DataFrame:
+    n = len(df)
+    return df.assign(tags=[["a", "b"] if i % 3 else ["c"] for i in range(n)],
+                     meta=[{"k": i % 4, "s": "v"} for i in range(n)],
+                     arr=[np.array([i % 2, 1]) for i in range(n)],  # as Parquet lists arrive
+                     plan=np.where(np.arange(n) % 2, "basic", "pro"))
+
+
+def test_quality_skips_nested_columns_as_segments_and_says_so(windows, named_model):
+    from toolkit.quality import quality_drift, segment_columns
+
+    ref, cur = (_nested(w) for w in windows)
+    assert segment_columns(ref, exclude={"y"}) == ["plan"]
+    result = quality_drift(ref, cur, reference_scores=named_model.predict_proba(ref[FEATURES])[:, 1],
+                           current_scores=named_model.predict_proba(cur[FEATURES])[:, 1],
+                           target="y", columns=["plan", "tags", "meta", "arr"], min_rows=50)
+    assert set(result.segments["column"]) == {"plan"}
+    assert any("arr, meta, tags" in note for note in result.notes)
+
+
+def test_parquet_nested_columns_do_not_fail_the_triage_quality_stage(tmp_path, windows,
+                                                                     named_model):
+    from toolkit import triage
+    from toolkit.io import read_table
+
+    frames = []
+    for name, w in zip(("ref", "cur"), windows):
+        path = tmp_path / f"{name}.parquet"
+        _nested(w).drop(columns="arr").to_parquet(path, index=False)
+        frames.append(read_table(path))
+    inv = triage.investigate(*frames, model=named_model, target="y", timestamp="ts")
+    assert "quality" in inv.stages
+    assert not [f for f in inv.findings if f.check == "triage.stage_failed"]
+
+
 # 4. A binary file named .csv -------------------------------------------------------------
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x04\x00\x00\x00\x04\x08\x02\x00"

@@ -13,7 +13,7 @@ threshold keeps large samples from flagging trivia.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from toolkit.findings import Finding
@@ -34,6 +34,8 @@ class QualityResult:
     overall: dict[str, float]
     segments: pd.DataFrame
     findings: list[Finding]
+    #: What was left out and why (columns of lists or dicts are not cut into segments).
+    notes: list[str] = field(default_factory=list)
 
 
 def segment_columns(df: pd.DataFrame, *, exclude: set[str | None] = frozenset(),  # type: ignore[assignment]
@@ -42,8 +44,9 @@ def segment_columns(df: pd.DataFrame, *, exclude: set[str | None] = frozenset(),
     import pandas as pd
 
     out = []
+    nested = set(_nested_columns(df))
     for col in df.columns:
-        if col in exclude:
+        if col in exclude or col in nested:
             continue
         s = df[col]
         texty = (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)
@@ -51,6 +54,21 @@ def segment_columns(df: pd.DataFrame, *, exclude: set[str | None] = frozenset(),
         if texty and 2 <= s.nunique(dropna=True) <= max_values:
             out.append(col)
     return out
+
+
+def _nested_columns(df: pd.DataFrame) -> list[str]:
+    """Columns of lists, dicts or structs: as Python objects (what Parquet lists read
+    into) or as Arrow nested types."""
+    import pandas as pd
+
+    from toolkit.checks._common import nested_columns
+
+    arrow = []
+    for col in df.columns:
+        dtype = df[col].dtype
+        if isinstance(dtype, pd.ArrowDtype) and dtype.pyarrow_dtype.num_fields > 0:
+            arrow.append(col)  # list, struct and map types have child fields
+    return [*nested_columns(df), *arrow]
 
 
 def _stats(y: np.ndarray, p: np.ndarray, regression: bool = False) -> tuple[float, float, float]:
@@ -134,6 +152,12 @@ def quality_drift(
         spread = float(np.std(y_ref[ok_ref], ddof=1)) if ok_ref.sum() > 1 else 0.0
         threshold = 0.1 * spread if regression else 0.05
     cols = columns if columns is not None else segment_columns(reference, exclude={target})
+    nested = sorted((set(_nested_columns(reference)) | set(_nested_columns(current))) & set(cols))
+    notes = [] if not nested else [
+        f"Columns of lists or dicts ({', '.join(map(str, nested))}) are not cut into "
+        f"segments: a list value is not a group of rows. Flatten the parts that matter into "
+        f"columns of their own to judge quality in them."]
+    cols = [c for c in cols if c not in nested]
     rows, in_segment = [], {}
     for col, value, expr, a, b in _segments(reference, current, cols, numeric_columns or []):
         a, b = ok_ref & a, ok_cur & b
@@ -182,7 +206,7 @@ def quality_drift(
             findings = [_whole_finding(whole, se_whole, z, r0, r1, threshold,
                                        int(table["concept"].sum()), regression,
                                        since=since(ok_cur, r0))]
-    return QualityResult(overall, table, findings)
+    return QualityResult(overall, table, findings, notes)
 
 
 def _segments(reference: pd.DataFrame, current: pd.DataFrame, columns: list[str],
