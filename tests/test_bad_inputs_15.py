@@ -220,3 +220,45 @@ def test_the_command_line_exits_2_on_a_png_named_csv(tmp_path, windows):
     assert done.returncode == 2, done.stderr
     assert "is not a text CSV file (it starts like a PNG image)" in " ".join(done.stderr.split())
     assert not Path(tmp_path / "out.json").exists()
+
+
+# 5. A constant timestamp column ---------------------------------------------------------
+
+def _constant(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(ts=pd.Timestamp("2026-01-20 00:00:00"))
+
+
+def test_a_constant_current_timestamp_is_critical(windows):
+    from toolkit.checks import volume_changes
+
+    ref, cur = windows
+    found = volume_changes(ref, _constant(cur), timestamp="ts")
+    assert [f.check for f in found] == ["volume.constant_time"]
+    (f,) = found
+    assert f.severity == "critical" and f.features == ("ts",)
+    assert "every one of the 600 current rows" in f.summary
+    assert "2026-01-20 00:00:00" in f.summary
+    assert f.evidence["windows"] == ["current"]
+
+
+def test_constant_timestamps_in_both_windows_are_a_warning(windows):
+    from toolkit.checks import volume_changes
+
+    ref, cur = windows
+    (f,) = volume_changes(_constant(ref), _constant(cur), timestamp="ts")
+    assert f.check == "volume.constant_time" and f.severity == "warning"
+    assert f.evidence["windows"] == ["reference", "current"]
+
+
+@pytest.mark.parametrize("which", ["current", "both"])
+def test_constant_timestamps_go_through_triage(windows, named_model, which):
+    from toolkit import triage
+
+    ref, cur = windows
+    ref = _constant(ref) if which == "both" else ref
+    inv = triage.investigate(ref, _constant(cur), model=named_model, target="y",
+                             timestamp="ts")
+    checks = [f.check for f in inv.findings]
+    assert "volume.constant_time" in checks
+    assert "triage.stage_failed" not in checks
+    assert "volume.rate_change" not in checks  # no "336 times the rows per hour"

@@ -65,7 +65,8 @@ def volume_changes(reference: pd.DataFrame, current: pd.DataFrame, *, timestamp:
     -------
     list of Finding
         ``volume.outside_window``, ``volume.late_records``, ``volume.drop``,
-        ``volume.rate_change`` and ``volume.stale``; layer ``pipeline``.
+        ``volume.rate_change`` and ``volume.stale``; layer ``pipeline``. A window whose
+        every row has the same time gives ``volume.constant_time`` alone.
     """
     C.require_column(current, timestamp, name="current", role="timestamp")
     C.require_column(reference, timestamp, name="reference", role="timestamp")
@@ -76,6 +77,9 @@ def volume_changes(reference: pd.DataFrame, current: pd.DataFrame, *, timestamp:
     tr, tc = ordered_ref[1], ordered_cur[1]
     if len(tr) < 10 or len(tc) < 10:
         return []
+    constant = _constant(tr, tc, timestamp)
+    if constant is not None:  # one time for every row: nothing below can be measured
+        return [constant]
     r_start, r_end, bucket = infer_window(tr)
     if window is None:
         start, end, bucket = infer_window(tc, freq=bucket if len(tc) < 100 else None)
@@ -95,6 +99,32 @@ def volume_changes(reference: pd.DataFrame, current: pd.DataFrame, *, timestamp:
         if f is not None:
             findings.append(f)
     return findings
+
+
+def _constant(tr: np.ndarray, tc: np.ndarray, col: str) -> Finding | None:
+    """A window whose every row has the same time (sorted, so first equals last): the
+    column holds a load time or a default, not event times. Critical when only the
+    current window lost its times, a warning when the reference never had them."""
+    windows = {"reference": tr, "current": tc}
+    same = [w for w, t in windows.items() if t[0] == t[-1]]
+    if not same:
+        return None
+    broke = same == ["current"]
+    told = "; ".join(f"every one of the {len(windows[w]):,} {w} rows has {col} = "
+                     f"{pd.Timestamp(windows[w][0])}" for w in same)
+    return Finding(
+        check="volume.constant_time", layer="pipeline",
+        severity="critical" if broke else "warning", score=0.8 if broke else 0.5,
+        summary=f"{col} holds one time for a whole window: {told}"
+        + (", while the reference's times vary" if broke else "")
+        + ". Volume, lateness, staleness and the dating of other findings cannot use it.",
+        features=(col,),
+        evidence={"column": col, "windows": same,
+                  "values": {w: C.iso(windows[w][0]) for w in same},
+                  "rows": {w: len(windows[w]) for w in same}},
+        next_step=f"Check what fills {col}: a load or extraction time, or a default, stamps "
+        f"every row alike. Pass the column that holds each event's own time as the timestamp.",
+    )
 
 
 def _outside(tc, start, end, col, *, ref_share) -> Finding | None:
