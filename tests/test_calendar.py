@@ -116,3 +116,16 @@ def test_monthly_rows_two_months_off_of_three_are_a_fault():
     cur.loc[late, "month"] += 1
     [f] = calendar_agreement(ref, cur, timestamp="date")
     assert f.features == ("month",) and f.evidence["since"].startswith("2019-05-01")
+
+
+def test_a_day_of_year_column_in_daily_rows_is_the_clock():
+    # One row a day: every group of the part holds one row, which proves nothing for
+    # a mapping, but a column equal to the part itself is the clock.
+    t = pd.date_range("2014-01-01", periods=180, freq="D")
+    df = pd.DataFrame({"date": t, "day_of_year": t.day_of_year, "x": np.arange(180) % 5})
+    ref, cur = df.iloc[:90], df.iloc[90:].copy()
+    found = clock_columns(ref, "date")
+    assert list(found) == ["day_of_year"] and found["day_of_year"].rules[0].offset == 0
+    cur.loc[cur.date >= "2014-05-15", "day_of_year"] += 1
+    [f] = calendar_agreement(ref, cur, timestamp="date")
+    assert f.evidence["since"].startswith("2014-05-15")

@@ -47,7 +47,7 @@ def test_a_history_gives_windows_as_long_as_the_current_one():
 
 
 def test_too_few_rows_say_so_and_keep_the_checks_own_severity():
-    pairs = normal.normal_pairs(rows(80), timestamp="ts")  # three slices, three pairs
+    pairs = normal.normal_pairs(rows(70), timestamp="ts")  # three slices, three pairs
     learned = normal.replay(pairs, lambda a, b: ([], {}))
     assert learned.n_pairs < normal.MIN_PAIRS and "too few" in learned.reason
     [f] = normal.calibrate([finding(0.9)], learned)

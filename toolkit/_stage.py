@@ -33,8 +33,8 @@ class StageContext:
     positive : object or None
         The label value counted as positive, for classifiers.
     random_state : int
-    key, segment_columns, n_jobs
-        As in :func:`toolkit.checks.run_checks`.
+    key, segment_columns, n_jobs, replay
+        As in :func:`toolkit.checks.run_checks` (``replay``: a normal pair's replay).
     clock : dict
         Columns that follow the clock (:func:`toolkit.checks.calendar.clock_columns`).
     profiles : (Profile, Profile) or None
@@ -56,6 +56,7 @@ class StageContext:
     key: str | list[str] | None = None
     segment_columns: list[str] | None = None
     n_jobs: int = 2
+    replay: bool = False
     clock: dict[str, ClockColumn] = dataclasses.field(default_factory=dict)
     profiles: tuple[Any, Any] | None = None
     moved: set[str] = dataclasses.field(default_factory=set)
@@ -73,6 +74,8 @@ class StageContext:
                 "positive": self.positive, "random_state": self.random_state}
 
     def on(self, reference: pd.DataFrame, current: pd.DataFrame) -> StageContext:
-        """The same columns and clock on another pair of windows, without models."""
+        """The same columns and clock on a normal pair of windows: a replay, without
+        models."""
         return dataclasses.replace(self, reference=reference, current=current, model=None,
-                                   previous_model=None, profiles=None, moved=set())
+                                   previous_model=None, profiles=None, moved=set(),
+                                   replay=True)

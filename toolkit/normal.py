@@ -50,12 +50,12 @@ MAX_PAIRS = 12
 #: small reference is cut into slices as small as :data:`MIN_SLICE_ROWS` rather than
 #: judged against nothing: a window of 140 rows is as noisy as its slices are.
 MIN_ROWS = 60
-MIN_SLICE_ROWS = 25
+MIN_SLICE_ROWS = 20
 #: Slices the reference is cut into when it is the only past there is (6 slices make
 #: 15 pairs, one to five slices apart).
 SLICES = 6
 #: Rows of a normal window used at most (a seeded sample beyond), to bound the cost.
-MAX_ROWS = 50_000
+MAX_ROWS = 10_000
 #: Share of normal pairs producing a finding as strong that makes it ordinary.
 ORDINARY = 0.25
 #: Share of normal pairs in which a check fires on a column, however weakly, that marks

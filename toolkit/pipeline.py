@@ -26,6 +26,7 @@ from toolkit import _pipeline_model as _model
 from toolkit import normal, policy
 from toolkit._exceptions import InputError, ModelError
 from toolkit._stage import StageContext, StageSkipped
+from toolkit.checks._run import NOT_REPLAYED
 from toolkit.findings import Finding
 
 __all__ = ["STAGES", "STAGE_ORDER", "StageContext", "StageSkipped", "baseline", "judge", "run_stage",
@@ -44,7 +45,8 @@ def _checks(ctx: StageContext) -> tuple[Any, list[Finding]]:
     found = run_checks(ref, cur, timestamp=ctx.timestamp, target=ctx.target,
                        prediction=ctx.prediction, key=ctx.key,
                        segment_columns=ctx.segment_columns, profiles=ctx.profiles,
-                       clock=ctx.clock, n_jobs=ctx.n_jobs, random_state=ctx.random_state)
+                       clock=ctx.clock, replay=ctx.replay, n_jobs=ctx.n_jobs,
+                       random_state=ctx.random_state)
     found = [*found, *(nested_note(c) for c in nested)]
     return found, list(found)
 
@@ -157,7 +159,8 @@ def judge(findings: Iterable[Finding], ctx: StageContext,
     """The one policy on a run's findings, before any ranking: clock columns calm,
     severities against normal pairs, consequences explained away."""
     calm = policy.clock_columns_calm(findings, ctx.clock)
-    replayed = [f for f in calm if learned is not None and learned.judges(f.check)]
+    replayed = [f for f in calm if learned is not None and learned.judges(f.check)
+                and f.check not in NOT_REPLAYED]
     judged = {id(f): g for f, g in zip(replayed, normal.calibrate(replayed, learned))}
     return policy.explain_away(policy.drivers_calm([judged.get(id(f), f) for f in calm],
                                                    measured=ctx.features))

@@ -63,7 +63,8 @@ def _categories(reference, current, **kw: Any) -> list[Finding]:
     cols = categorical_columns(reference, current, exclude=[kw["timestamp"], kw["prediction"]],
                                profiles=kw["profiles"])
     return category_changes(reference, current, columns=cols, profiles=kw["profiles"],
-                            timestamp=kw["timestamp"], random_state=kw["random_state"])
+                            timestamp=kw["timestamp"], swaps=not kw["replay"],
+                            random_state=kw["random_state"])
 
 
 def _stuck(reference, current, **kw: Any) -> list[Finding]:
@@ -110,6 +111,10 @@ def _calendar(reference, current, **kw: Any) -> list[Finding]:
     return calendar_agreement(reference, current, timestamp=ts, clock=kw["clock"])
 
 
+#: Checks a replay on normal pairs does not run (``replay=True``): their findings cannot
+#: be judged against normal pairs.
+NOT_REPLAYED = ("categories.swapped_codes",)
+
 #: Family name -> runner, in report order. Explicit, filled by hand.
 FAMILIES: dict[str, Callable[..., list[Finding]]] = {
     "schema": _schema,
@@ -151,6 +156,7 @@ def run_checks(
     as_of: Any = None,
     profiles: tuple[Any, Any] | None = None,
     clock: dict[str, Any] | None = None,
+    replay: bool = False,
     n_jobs: int = 2,
     random_state: int = 0,
 ) -> list[Finding]:
@@ -193,6 +199,9 @@ def run_checks(
         Columns that follow the clock (:func:`toolkit.checks.calendar.clock_columns`),
         when already found; found here otherwise. They are checked against the clock
         (``calendar.disagrees``); their drift-like findings are ``info``.
+    replay : bool, default=False
+        A replay on a normal pair of windows (:mod:`toolkit.normal`): the costliest
+        search, for swapped category codes, is skipped (see :data:`NOT_REPLAYED`).
     n_jobs : int, default=2
         Threads running the families side by side (1 runs them one after another;
         the findings are the same).
@@ -246,7 +255,7 @@ def run_checks(
 
         clock = clock_columns(reference, timestamp, current=current, exclude=(target, prediction))
     kw = {"timestamp": timestamp, "target": target, "prediction": prediction, "key": key,
-          "clock": clock,
+          "clock": clock, "replay": replay,
           "segment_columns": segment_columns, "window": window, "as_of": as_of,
           "profiles": profiles, "random_state": random_state}
     chosen = [f for name, f in FAMILIES.items() if families is None or name in families]

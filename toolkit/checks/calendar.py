@@ -204,8 +204,10 @@ def _follows(series: pd.Series, parts: dict[str, np.ndarray]) -> ClockColumn | N
         # month in a month's window) is no more than the day: it predicts nothing.
         repeats = CALENDAR_PARTS[name][1] and _came_round(key, parts["day"])
         groups = len(np.unique(key[present & (key >= 0)]))
-        if groups < 2 or groups > present.sum() / 2:  # one row a group proves nothing
+        if groups < 2:
             continue
+        if groups > present.sum() / 2 and _numeric_offset(series, key) is None:
+            continue  # one row a group proves nothing, unless the column IS the part
         if fewest is not None and groups > fewest:
             break  # the coarsest rules only: any function of a month is one of the day
         purity, keys, values = _purity(key, codes)

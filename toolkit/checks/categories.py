@@ -92,7 +92,7 @@ def _counts(s: pd.Series, cp: Any = None) -> pd.Series:
 def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
                      columns: list[str] | None = None, max_values: int = 1000,
                      profiles: tuple[Any, Any] | None = None, timestamp: str | None = None,
-                     random_state: int = 0) -> list[Finding]:
+                     swaps: bool = True, random_state: int = 0) -> list[Finding]:
     """Unseen, vanished and remapped category values.
 
     Parameters
@@ -109,8 +109,11 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
         Time column of ``current``. New values that start at a date while old ones
         stop there are a recoding from that date (old and new coexist in the window,
         so nothing vanished over the whole of it).
+    swaps : bool, default=True
+        Whether to search for swapped codes (:func:`swapped_codes`), the costliest
+        part; the replay of normal pairs skips it.
     random_state : int, default=0
-        Unused (the check is exact); kept for a uniform signature.
+        Seed of the samples the dated searches draw.
 
     Returns
     -------
@@ -145,7 +148,7 @@ def category_changes(reference: pd.DataFrame, current: pd.DataFrame, *,
             # recoding or stop can be dated on it (asked only when one was found).
             if stops and not _follows_time(reference, col, timestamp):
                 found += stops
-        if all(f.severity == "info" for f in found) \
+        if swaps and all(f.severity == "info" for f in found) \
                 and not _follows_time(reference, col, timestamp):
             swap = swapped_codes(reference, current, col, timestamp=timestamp,
                                  n_tests=len(columns), random_state=random_state)
@@ -435,10 +438,11 @@ def _vanished(col, left: pd.Series, n_ref, n_cur) -> Finding:
 
 # --- two codes swapped from a date -------------------------------------------------------
 
-#: The most frequent reference values whose pairs are tried for a swap.
-SWAP_VALUES = 10
+#: The most frequent reference values whose pairs are tried for a swap (15 pairs: each
+#: costs a pass over the sampled rows, for every column of every run and normal pair).
+SWAP_VALUES = 6
 #: Rows a side (seeded) on which swaps are looked for.
-SWAP_SAMPLE = 50_000
+SWAP_SAMPLE = 20_000
 #: Other columns (the most informative first) that tell two labels apart.
 SWAP_WITNESSES = 3
 
@@ -478,7 +482,11 @@ def swapped_codes(reference: pd.DataFrame, current: pd.DataFrame, column: Any, *
         return None
     ref_lab = _top_codes(reference, column, ref_rows, top)
     cur_lab = _top_codes(current, column, cur_rows, top)
-    witnesses = _witness_bins(reference, current, column, timestamp, ref_rows, cur_rows)
+    # Every column binned once for all the columns a run asks about (memoized).
+    witnesses = [w for w in C._memoized(
+        current, ("swap witnesses", id(reference), timestamp, len(ref_rows), len(cur_rows)),
+        lambda: _witness_bins(reference, current, None, timestamp, ref_rows, cur_rows))
+        if w[0] != column]
     if not witnesses:
         return None
     n_pairs = len(top) * (len(top) - 1) // 2
