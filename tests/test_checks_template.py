@@ -25,7 +25,7 @@ def test_template_parameters():
 
     params = pm.inspect_notebook(str(TEMPLATE))
     assert list(params) == ["reference", "current", "timestamp", "target", "prediction",
-                            "segment", "random_state"]
+                            "history", "segment", "random_state"]
     assert params["random_state"]["inferred_type_name"] == "int"
 
 
