@@ -206,9 +206,11 @@ def priority(f: Finding, symptom: Symptom | None) -> float:
     return 0.5 * explained + 0.4 * sev + 0.1 * f.score
 
 
-#: Checks that report effects (the population moved, the model's attributions or
-#: quality moved, an audit objective breached) rather than a fault that would cause them.
-_EFFECT_CHECKS = ("drift.", "attribution.", "quality.", "audit.objective")
+#: Checks that report effects (the population moved, values beyond the reference's
+#: range with it, the model's attributions or quality moved, an audit objective
+#: breached) rather than a fault that would cause them.
+_EFFECT_CHECKS = ("drift.", "attribution.", "quality.", "audit.objective",
+                  "ranges.out_of_range")
 
 
 def is_cause(f: Finding) -> bool:
