@@ -20,7 +20,7 @@ they judge what the stages found the same way, in this order:
 
 from __future__ import annotations
 
-import re
+import contextlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -123,9 +123,13 @@ def columns_of(f: Finding) -> set[str]:
     fan-out in ``device == 'ios'`` moves the distribution of ``device``)."""
     cols = set(f.features)
     if f.segment:
-        cols |= {a or b for a, b in re.findall(
-            r"`([^`]+)`|\b([A-Za-z_]\w*)\s*(?:==|!=|<=|>=|<|>|\.isin|\.isna|\.notna| in\b)",
-            f.segment)}
+        from toolkit._exceptions import InputError
+        from toolkit.segment_expr import parse_segment
+
+        # Segments are data: read by the grammar, never evaluated. One a check wrote
+        # in prose names no column to match.
+        with contextlib.suppress(InputError):
+            cols |= set(parse_segment(f.segment).columns)
     return cols
 
 
