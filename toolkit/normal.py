@@ -204,18 +204,19 @@ def normal_pairs(reference: pd.DataFrame, *, timestamp: str | None = None,
     -------
     NormalPairs
     """
-    found = _normal_pairs(reference, timestamp, current, history, random_state)
-    return _with_gaps(found, reference, current, timestamp)
+    ref_times = _times(reference, timestamp)  # parsed once for all that follows
+    cur_times = None if current is None else _times(current, timestamp)
+    found = _normal_pairs(reference, ref_times, cur_times, timestamp, history, random_state)
+    return _with_gaps(found, timestamp, ref_times, cur_times, len(reference),
+                      None if current is None else len(current))
 
 
-def _normal_pairs(reference: pd.DataFrame, timestamp: str | None,
-                  current: pd.DataFrame | None, history: pd.DataFrame | None,
-                  random_state: int) -> NormalPairs:
-    ref_times = _times(reference, timestamp)
+def _normal_pairs(reference: pd.DataFrame, ref_times: pd.Series | None,
+                  cur_times: pd.Series | None, timestamp: str | None,
+                  history: pd.DataFrame | None, random_state: int) -> NormalPairs:
     if history is not None and len(history):
         pool = pd.concat([history, reference], ignore_index=True)
         times = _times(pool, timestamp)
-        cur_times = None if current is None else _times(current, timestamp)
         if times is not None and cur_times is not None and cur_times.notna().any():
             span = _span(cur_times)
             before = (times < cur_times.min()).to_numpy()
@@ -241,26 +242,30 @@ def _normal_pairs(reference: pd.DataFrame, timestamp: str | None,
     return NormalPairs(pairs, f"{unit} of the reference")
 
 
-def _middle(df: pd.DataFrame, timestamp: str | None) -> float | None:
+def _middle(times: pd.Series | None) -> float | None:
     """A window's middle time in days since the epoch (None without parsable times)."""
-    times = _times(df, timestamp)
     if times is None or not times.notna().any():
         return None
     return float(times.dropna().median().value / 86_400e9)
 
 
-def _with_gaps(found: NormalPairs, reference: pd.DataFrame, current: pd.DataFrame | None,
-               timestamp: str | None) -> NormalPairs:
+def _with_gaps(found: NormalPairs, timestamp: str | None, ref_times: pd.Series | None,
+               cur_times: pd.Series | None, n_ref: int, n_cur: int | None) -> NormalPairs:
     """The pairs with how far apart their windows are, and the real pair's gap."""
-    if _times(reference, timestamp) is None:  # slices in row order: rows apart
+    if ref_times is None:  # slices in row order: rows apart
         gaps = [float(len(a) + len(b)) / 2 for a, b in found.pairs]
-        gap = None if current is None else float(len(reference) + len(current)) / 2
+        gap = None if n_cur is None else float(n_ref + n_cur) / 2
         return dataclasses.replace(found, gaps=gaps, gap=gap)
-    middles = [(_middle(a, timestamp), _middle(b, timestamp)) for a, b in found.pairs]
+    middles: dict[int, float | None] = {}  # a slice stands in several pairs: once each
+
+    def middle(window: pd.DataFrame) -> float | None:
+        if id(window) not in middles:
+            middles[id(window)] = _middle(_times(window, timestamp))
+        return middles[id(window)]
+
     gaps = [float(b - a) if a is not None and b is not None else float("nan")
-            for a, b in middles]
-    ref, cur = _middle(reference, timestamp), (None if current is None
-                                               else _middle(current, timestamp))
+            for a, b in ((middle(x), middle(y)) for x, y in found.pairs)]
+    ref, cur = _middle(ref_times), _middle(cur_times)
     gap = None if ref is None or cur is None else cur - ref
     return dataclasses.replace(found, gaps=gaps, gap=gap)
 

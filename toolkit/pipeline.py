@@ -29,8 +29,8 @@ from toolkit._stage import StageContext, StageSkipped
 from toolkit.checks._run import NOT_REPLAYED
 from toolkit.findings import Finding
 
-__all__ = ["STAGES", "STAGE_ORDER", "StageContext", "StageSkipped", "baseline", "judge", "run_stage",
-           "screen"]
+__all__ = ["STAGES", "STAGE_ORDER", "StageContext", "StageSkipped", "baseline", "judge",
+           "run_stage"]
 
 
 def _checks(ctx: StageContext) -> tuple[Any, list[Finding]]:
@@ -102,15 +102,6 @@ STAGES: dict[str, Callable[[StageContext], tuple[Any, list[Finding]]]] = {
 }
 
 
-def screen(ctx: StageContext) -> list[Finding]:
-    """The data checks and drift stages on one pair of windows: the core of what normal
-    pairs replay, since it needs no model and costs seconds."""
-    found: list[Finding] = []
-    for name in ("checks", "drift"):
-        found.extend(run_stage(name, ctx)[1])
-    return found
-
-
 def _covered(ctx: StageContext) -> tuple[str, ...]:
     """Prefixes of the checks the replay runs: the data checks and drift, and quality
     when logged scores and labels let it run without a model. Attribution, versions and
@@ -128,7 +119,7 @@ def _quality_replayable(ctx: StageContext) -> bool:
 
 
 def baseline(ctx: StageContext, *, history: pd.DataFrame | None = None) -> normal.Baseline:
-    """What normal pairs of the past produce under :func:`screen`.
+    """What normal pairs of the past produce under the data checks and drift.
 
     The pairs are slices of the reference, or windows of ``history`` and reference as
     long as the current window (:func:`toolkit.normal.normal_pairs`).
@@ -140,8 +131,9 @@ def baseline(ctx: StageContext, *, history: pd.DataFrame | None = None) -> norma
 
 
 def _measured_screen(ctx: StageContext) -> tuple[list[Finding], dict[Any, float]]:
-    """:func:`screen`, with the statistics every pair records whether or not its check
-    fired: the drift effect of every column, and the change of the quality residual."""
+    """The data checks and drift (and quality, when it needs no model) on a normal pair,
+    with the statistics every pair records whether or not its check fired: the drift
+    effect of every column, and the change of the quality residual."""
     found = run_stage("checks", ctx)[1]
     result, drifted = run_stage("drift", ctx)
     table = result["features"].table

@@ -7,20 +7,13 @@ computed (a plot never recomputes).
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from typing import Any
 
 from toolkit import display
 
 __all__ = ["show_attribution_plots", "show_check_plots", "show_drift_plots",
            "show_symptom", "show_version_plots"]
-
-def _plot_function(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ModuleNotFoundError:
-        return None
-
 
 def show_symptom(inv: Any) -> None:
     """The symptom and what the repairs of the top hypotheses leave of it."""
@@ -38,10 +31,9 @@ def show_check_plots(inv: Any) -> None:
         display.show_figure(fig)
 
 
-def _stage_plot(inv: Any, stage: str, module: str, name: str, pick: str | None = None) -> None:
+def _stage_plot(inv: Any, stage: str, fn: Callable[[Any], Any], pick: str | None = None) -> None:
     result = inv.stages.get(stage)
-    fn = _plot_function(module, name)
-    if result is None or fn is None:
+    if result is None:
         return
     if pick is not None:
         result = result.get(pick) if isinstance(result, dict) else getattr(result, pick, None)
@@ -52,15 +44,21 @@ def _stage_plot(inv: Any, stage: str, module: str, name: str, pick: str | None =
 
 def show_drift_plots(inv: Any) -> None:
     """Per-feature drift effect sizes with intervals."""
-    _stage_plot(inv, "drift", "toolkit.plots.drift", "plot_feature_drift", pick="features")
+    from toolkit.plots.drift import plot_feature_drift
+
+    _stage_plot(inv, "drift", plot_feature_drift, pick="features")
 
 
 def show_attribution_plots(inv: Any) -> None:
     """Attribution bars (reference vs current) and the prediction-shift waterfall."""
-    _stage_plot(inv, "attribution", "toolkit.plots.attribution", "plot_attribution_bars")
-    _stage_plot(inv, "attribution", "toolkit.plots.attribution", "plot_shift_waterfall")
+    from toolkit.plots.attribution import plot_attribution_bars, plot_shift_waterfall
+
+    _stage_plot(inv, "attribution", plot_attribution_bars)
+    _stage_plot(inv, "attribution", plot_shift_waterfall)
 
 
 def show_version_plots(inv: Any) -> None:
     """Score deltas between the two versions on the same rows."""
-    _stage_plot(inv, "versions", "toolkit.plots.versions", "plot_score_deltas")
+    from toolkit.plots.versions import plot_score_deltas
+
+    _stage_plot(inv, "versions", plot_score_deltas)

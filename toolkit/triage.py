@@ -421,9 +421,8 @@ def _too_close(top: Finding, second: Finding, symptom: Symptom | None) -> bool:
         return policy.priority(top, symptom) - policy.priority(second, symptom) < MARGIN
     if top.severity != second.severity:
         return False
-    causal = ("pipeline", "data")
-    if (top.layer in causal) != (second.layer in causal):
-        return False  # a fault in the feed before the population shift it may cause
+    if policy.is_cause(top) != policy.is_cause(second):
+        return False  # a fault is ranked before the effects it may cause
     return top.score - second.score < SCORE_MARGIN
 
 
